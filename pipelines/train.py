@@ -1,0 +1,237 @@
+"""One gated, tracked training run (or, with -m, one job of a sweep).
+
+    load data -> build model -> gradcheck gate -> train -> evaluate -> diagnose -> log
+
+    python pipelines/train.py                                   # football, He init
+    python pipelines/train.py experiment=course_init init=he    # reproduces 298/300 and 96/100
+    python pipelines/train.py -m experiment=default_sweep       # the 27-run sweep
+"""
+
+import json
+import logging
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import hydra
+import numpy as np
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from initreg import config as schema
+from initreg import diagnosis, metrics, plots, tracking
+from initreg.callbacks import experiment_name, job_parent
+from initreg.data import Dataset
+from initreg.gradcheck import GradcheckResult, gradient_check, model_objective
+from initreg.nn import DivergenceError, History, mask_rng, train
+
+log = logging.getLogger("initreg.train")
+FLUSH_EVERY = 50  # cost points buffered before a batched write, so the UI shows progress
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: the run ends KILLED, like Ctrl-C."""
+
+
+# --- stages -------------------------------------------------------------------------------------
+
+def load_data(cfg: DictConfig) -> Dataset:
+    """The data set's train/dev/test splits, through its configured loader."""
+    return instantiate(cfg.data.loader)
+
+
+def build_model(cfg: DictConfig):
+    """The configured model class (``model._target_``) with the run's init, L2 and dropout."""
+    return instantiate(cfg.model, init=cfg.init.name, init_scale=cfg.init.scale,
+                       lambd=cfg.reg.lambd, keep_prob=cfg.reg.keep_prob, seed=cfg.seed,
+                       convention=cfg.convention)
+
+
+def gradcheck_gate(cfg: DictConfig, model, ds: Dataset) -> GradcheckResult:
+    """Check the model's own gradients on a small training batch, with its L2 and fixed masks."""
+    g = cfg.gradcheck
+    m = ds.X_train.shape[1]
+    cols = np.sort(np.random.default_rng(g.mask_seed).permutation(m)[: min(g.batch_size, m)])
+    f = model_objective(model, ds.X_train[:, cols], ds.Y_train[:, cols], mask_seed=g.mask_seed)
+    return gradient_check(f, model.params, epsilon=g.epsilon, threshold=g.threshold, mode=g.mode,
+                          directions=g.directions, rng=np.random.default_rng(g.mask_seed))
+
+
+def train_model(cfg: DictConfig, model, ds: Dataset, run) -> History:
+    """Gradient descent with progress lines and the cost logged in batches."""
+    t = cfg.train
+    start = time.perf_counter()
+
+    def on_log(i: int, cost: float, _model) -> None:
+        run.add_metric("cost", cost, i)
+        if len(run._metrics) >= FLUSH_EVERY:
+            run.flush()
+        log.info("iteration %d/%d  cost %.6f  elapsed %.1fs", i, t.num_iterations, cost,
+                 time.perf_counter() - start)
+
+    rng = mask_rng(cfg.convention, cfg.seed) if cfg.reg.keep_prob < 1 else None
+    return train(model, ds.X_train, ds.Y_train, learning_rate=t.learning_rate,
+                 num_iterations=t.num_iterations, rng=rng, log_every=t.log_every,
+                 callback=on_log, divergence_factor=t.divergence_factor)
+
+
+def evaluate(model, ds: Dataset) -> dict[str, float]:
+    """Accuracy, error, precision, recall, F1 and PR-AUC on each split (``dev_accuracy``, ...)."""
+    results: dict[str, float] = {}
+    for split in ("train", "dev", "test"):
+        X, Y = ds.split(split)
+        proba = model.predict_proba(X) if hasattr(model, "predict_proba") else None
+        results.update(metrics.classification_report(Y, model.predict(X), proba,
+                                                     prefix=split))
+    return results
+
+
+def diagnose_run(cfg: DictConfig, results: dict[str, float]) -> diagnosis.Diagnosis:
+    """Bias/variance against the data's Bayes error, on 1 - accuracy or 1 - F1."""
+    key = "error" if cfg.diagnosis.metric == "error" else "f1"
+    train_err = results["train_error"] if key == "error" else 1 - results["train_f1"]
+    dev_err = results["dev_error"] if key == "error" else 1 - results["dev_f1"]
+    return diagnosis.diagnose(train_err, dev_err, cfg.data.bayes_error, cfg.diagnosis.tolerance)
+
+
+def log_results(cfg, run, model, ds: Dataset, history: History, results, diag, folder: Path):
+    """Metrics, tags and artifacts of a finished run."""
+    run.add_metrics({**results, "bayes_error": cfg.data.bayes_error,
+                     "avoidable_bias": diag.avoidable_bias, "variance": diag.variance,
+                     "train_seconds": history.seconds})
+    run.set_tags({"diagnosis": diag.verdict, "recommendation": diag.recommendation})
+    plots.cost_curve(history.costs, history.iterations, folder / "cost_curve.png",
+                     title=run_title(cfg))
+    if ds.n_features == 2:
+        plots.decision_boundary(model.predict, ds.X_train, ds.Y_train,
+                                folder / "decision_boundary.png", title=run_title(cfg))
+    np.savez(folder / "model.npz", **{k: np.asarray(v) for k, v in model.params.items()})
+    run.log_artifacts(folder)
+
+
+# --- the job ------------------------------------------------------------------------------------
+
+def run_title(cfg: DictConfig) -> str:
+    return (f"{cfg.data.name}: init={cfg.init.name} lambd={cfg.reg.lambd:g} "
+            f"keep_prob={cfg.reg.keep_prob:g}")
+
+
+def overrides_text() -> str:
+    if not HydraConfig.initialized():
+        return ""
+    return " ".join(HydraConfig.get().overrides.task)
+
+
+class NoRun:
+    """Stands in for an MLflow run when ``tracking.enabled=false``."""
+
+    run_id = None
+    _metrics: list = []
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
+def open_run(cfg: DictConfig, resolved: dict, config_hash: str):
+    """A RUNNING MLflow run for this job (a child when in a sweep), or None to skip it."""
+    if not cfg.tracking.enabled:
+        return NoRun()
+    parent = job_parent(cfg)
+    uri = parent["tracking_uri"] if parent else tracking.resolve_uri(cfg.tracking.uri)
+    mlflow = tracking.client(uri)
+    exp = parent["experiment_id"] if parent else tracking.experiment_id(
+        mlflow, experiment_name(cfg), uri)
+    if cfg.resume and config_hash in tracking.finished_hashes(mlflow, exp):
+        log.info("skipped (resume): %s already has a FINISHED run [%s]", config_hash,
+                 overrides_text())
+        return None
+    run = tracking.Run.start(mlflow, exp, run_title(cfg).split(": ", 1)[1],
+                             parent_id=parent["run_id"] if parent else None,
+                             tags={"config_hash": config_hash,
+                                   "git_commit": tracking.git_commit(),
+                                   "overrides": overrides_text()})
+    run.log_params(tracking.params_of(resolved))
+    return run
+
+
+def run_job(cfg: DictConfig) -> float:
+    """The whole job; returns the dev accuracy (NaN when gated or diverged)."""
+    ds = load_data(cfg)
+    schema.validate(cfg, ds.n_features)  # before anything is written
+    model = build_model(cfg)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    chash = tracking.config_hash(resolved)
+    run = open_run(cfg, resolved, chash)
+    if run is None:
+        return float("nan")
+    with tempfile.TemporaryDirectory(prefix="initreg-") as tmp:
+        folder = Path(tmp)
+        (folder / "config.yaml").write_text(OmegaConf.to_yaml(resolved))
+        try:
+            return _gated_run(cfg, run, model, ds, folder)
+        except (KeyboardInterrupt, Terminated) as err:
+            run.set_tags({"failure_reason": "interrupted", "error_type": type(err).__name__})
+            run.end("KILLED")
+            raise
+        except Exception as err:
+            run.set_tags({"failure_reason": "exception", "error_type": type(err).__name__,
+                          "error_message": str(err)})
+            run.end("FAILED")
+            raise
+
+
+def _gated_run(cfg, run, model, ds, folder: Path) -> float:
+    gate = gradcheck_gate(cfg, model, ds)
+    (folder / "gradcheck.json").write_text(json.dumps(gate.to_dict(), indent=2))
+    run.set_tags({"gradcheck": "passed" if gate.passed else "failed"})
+    run.add_metric("gradcheck_difference", gate.difference)
+    log.info(gate.summary())
+    if not gate.passed:
+        run.set_tags({"failure_reason": "gradcheck"})
+        run.log_artifacts(folder)
+        run.end("FAILED")
+        log.warning("done [%s]: gate FAILED, not trained", overrides_text())
+        return float("nan")
+    try:
+        history = train_model(cfg, model, ds, run)
+    except DivergenceError as err:
+        run.set_tags({"failure_reason": "diverged", "diverged_at_iteration": err.iteration,
+                      "error_message": str(err)})
+        run.log_artifacts(folder)
+        run.end("FAILED")
+        log.warning("done [%s]: %s", overrides_text(), err)
+        return float("nan")
+    results = evaluate(model, ds)
+    diag = diagnose_run(cfg, results)
+    log_results(cfg, run, model, ds, history, results, diag, folder)
+    run.end("FINISHED")
+    log.info("done [%s]: train %.3f dev %.3f test %.3f  %s  gate passed", overrides_text(),
+             results["train_accuracy"], results["dev_accuracy"], results["test_accuracy"],
+             diag.verdict)
+    return results["dev_accuracy"]
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated("SIGTERM")
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def main(cfg: DictConfig) -> float:
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (a thread-based launcher)
+        pass
+    try:
+        return run_job(cfg)
+    except schema.ConfigError as err:
+        if job_parent(cfg) is None:  # a single run: one line, exit status 2
+            print(f"error: {err}", file=sys.stderr)
+            sys.exit(2)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""MLflow at the edge: the store, experiments, parent/child runs, batched metrics, artifacts.
+
+Everything goes through ``MlflowClient`` with explicit run ids (no fluent global active run), so
+parallel jobs and callbacks never share hidden state. SQLite stores get a busy timeout and every
+write is retried on "database is locked", so parallel writers never lose a run.
+"""
+
+import hashlib
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
+
+DEFAULT_URI = "sqlite:///mlruns/mlflow.db"
+SQLITE_TIMEOUT_S = 60
+NOT_HASHED = ("tracking", "resume")  # keys that do not change what a run computes
+MAX_BATCH = 1000  # MLflow's limit of metrics per log_batch call
+
+
+def resolve_uri(uri: str | None = None) -> str:
+    """The tracking URI: ``uri``, else $MLFLOW_TRACKING_URI, else the embedded SQLite store.
+
+    Relative SQLite paths are made absolute against the current directory, the folder is created
+    and a busy timeout is added, so jobs in any process agree on one file and wait for the lock.
+    """
+    uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI
+    if not uri.startswith("sqlite:///"):
+        return uri
+    path, _, query = uri[len("sqlite:///"):].partition("?")
+    db = Path(path).expanduser()
+    db = db if db.is_absolute() else Path.cwd() / db
+    db.parent.mkdir(parents=True, exist_ok=True)
+    query = query or f"timeout={SQLITE_TIMEOUT_S}"
+    return f"sqlite:///{db}?{query}"
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a SQLite URI, else None."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    return Path(uri[len("sqlite:///"):].partition("?")[0])
+
+
+def retry(fn: Callable, *args, attempts: int = 8, **kwargs):
+    """Call ``fn``, retrying with backoff while SQLite reports a lock."""
+    for attempt in range(attempts):
+        try:
+            return fn(*args, **kwargs)
+        except MlflowException as err:
+            if "locked" not in str(err) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * 2**attempt)
+    return None
+
+
+def client(uri: str) -> MlflowClient:
+    """A client for the (already resolved) tracking URI."""
+    return MlflowClient(tracking_uri=uri)
+
+
+def experiment_id(mlflow: MlflowClient, name: str, uri: str) -> str:
+    """The id of experiment ``name``, created if absent (artifacts beside a SQLite store)."""
+    exp = retry(mlflow.get_experiment_by_name, name)
+    if exp is not None:
+        return exp.experiment_id
+    db = sqlite_path(uri)
+    location = (db.parent / "artifacts" / name).as_uri() if db else None
+    try:
+        return retry(mlflow.create_experiment, name, artifact_location=location)
+    except MlflowException:  # another process created it first
+        return retry(mlflow.get_experiment_by_name, name).experiment_id
+
+
+def flatten(d: Mapping, prefix: str = "") -> dict[str, Any]:
+    """Dotted keys for every leaf of a nested mapping: {"reg": {"lambd": 0}} -> {"reg.lambd": 0}."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def config_hash(cfg: Mapping) -> str:
+    """A stable hash of what a run computes: the resolved config without tracking keys."""
+    kept = {k: v for k, v in cfg.items() if k not in NOT_HASHED}
+    blob = json.dumps(kept, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def git_commit(cwd: Path | None = None) -> str | None:
+    """The checkout's HEAD commit, or None outside git."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
+                             text=True, timeout=5, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+class Run:
+    """One MLflow run, written through explicit, batched and retried client calls."""
+
+    def __init__(self, mlflow: MlflowClient, run_id: str):
+        self.mlflow, self.run_id = mlflow, run_id
+        self._metrics: list[Metric] = []
+
+    @classmethod
+    def start(cls, mlflow: MlflowClient, experiment: str, name: str,
+              parent_id: str | None = None, tags: Mapping[str, str] | None = None) -> "Run":
+        """Create a RUNNING run, a child of ``parent_id`` when given."""
+        all_tags = {MLFLOW_RUN_NAME: name, **(tags or {})}
+        if parent_id:
+            all_tags[MLFLOW_PARENT_RUN_ID] = parent_id
+        run = retry(mlflow.create_run, experiment, tags=all_tags, run_name=name)
+        return cls(mlflow, run.info.run_id)
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Params as strings, 100 a call (MLflow's limit)."""
+        items = [Param(k, str(v)) for k, v in params.items()]
+        for i in range(0, len(items), 100):
+            retry(self.mlflow.log_batch, self.run_id, params=items[i:i + 100])
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Tags in one call (values as strings, cut to MLflow's length limit)."""
+        items = [RunTag(k, str(v)[:5000]) for k, v in tags.items() if v is not None]
+        if items:
+            retry(self.mlflow.log_batch, self.run_id, tags=items)
+
+    def add_metric(self, key: str, value: float, step: int = 0) -> None:
+        """Buffer one metric point; ``flush`` writes the buffer in batches."""
+        self._metrics.append(Metric(key, float(value), int(time.time() * 1000), step))
+        if len(self._metrics) >= MAX_BATCH:
+            self.flush()
+
+    def add_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
+        """Buffer several metrics at one step."""
+        for k, v in metrics.items():
+            self.add_metric(k, v, step)
+
+    def flush(self) -> None:
+        """Write buffered metrics, up to 1000 a call."""
+        while self._metrics:
+            batch, self._metrics = self._metrics[:MAX_BATCH], self._metrics[MAX_BATCH:]
+            retry(self.mlflow.log_batch, self.run_id, metrics=batch)
+
+    def log_artifacts(self, folder: Path) -> None:
+        """Upload every file of ``folder`` to the run's artifact root."""
+        retry(self.mlflow.log_artifacts, self.run_id, str(folder))
+
+    def end(self, status: str = "FINISHED") -> None:
+        """Flush and mark the run FINISHED, FAILED or KILLED."""
+        self.flush()
+        retry(self.mlflow.set_terminated, self.run_id, status)
+
+
+def children(mlflow: MlflowClient, experiment: str, parent_id: str) -> list:
+    """Every child run of ``parent_id``."""
+    runs, token = [], None
+    while True:
+        page = retry(mlflow.search_runs, [experiment],
+                     filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}'",
+                     max_results=1000, page_token=token)
+        runs.extend(page)
+        token = page.token
+        if not token:
+            return runs
+
+
+def finished_hashes(mlflow: MlflowClient, experiment: str) -> set[str]:
+    """``config_hash`` tags of the experiment's FINISHED runs."""
+    found, token = set(), None
+    while True:
+        page = retry(mlflow.search_runs, [experiment],
+                     filter_string="attributes.status = 'FINISHED'",
+                     max_results=1000, page_token=token)
+        found.update(r.data.tags.get("config_hash") for r in page)
+        token = page.token
+        if not token:
+            return found - {None}
+
+
+def params_of(cfg: Mapping, skip: Iterable[str] = ("hydra",)) -> dict[str, Any]:
+    """Every leaf of the resolved config as a dotted param (``reg.lambd``, ``model.layer_dims``)."""
+    return flatten({k: v for k, v in cfg.items() if k not in skip})

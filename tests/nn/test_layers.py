@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+
+from initreg.nn import layers
+
+
+def test_cross_entropy_matches_the_naive_formula_where_that_is_accurate():
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(1, 50))
+    Y = (rng.random((1, 50)) > 0.5).astype(float)
+    A = 1 / (1 + np.exp(-Z))
+    naive = float(np.mean(-Y * np.log(A) - (1 - Y) * np.log(1 - A)))
+    assert layers.cross_entropy_from_logits(Z, Y) == pytest.approx(naive, rel=1e-12)
+
+
+def test_cross_entropy_stays_finite_for_huge_logits():
+    Z = np.array([[1e200, -1e200, 800.0, -800.0]])
+    Y = np.array([[0.0, 1.0, 0.0, 1.0]])
+    cost = layers.cross_entropy_from_logits(Z, Y)
+    assert np.isfinite(cost)
+    assert cost == pytest.approx((1e200 + 1e200 + 800 + 800) / 4)
+
+
+def test_course_l2_cost_test_case():
+    # compute_cost_with_regularization_test_case: seed 1 draws W1 (2,3), b1, W2 (3,2), b2,
+    # W3 (1,3), b3 in that order; the cost of the given A3 with lambd 0.1 is published.
+    rs = np.random.RandomState(1)
+    Y = np.array([[1, 1, 0, 1, 0]], dtype=float)
+    W1 = rs.randn(2, 3)
+    rs.randn(2, 1)
+    W2 = rs.randn(3, 2)
+    rs.randn(3, 1)
+    W3 = rs.randn(1, 3)
+    A3 = np.array([[0.40682402, 0.01629284, 0.16722898, 0.10118111, 0.40682402]])
+    logits = np.log(A3) - np.log1p(-A3)
+    cost = layers.cross_entropy_from_logits(logits, Y) + layers.l2_penalty([W1, W2, W3], 0.1, 5)
+    assert cost == pytest.approx(1.7864859451590758, rel=1e-6)
+
+
+def test_inverted_dropout_keeps_the_expected_activation():
+    A = np.full((200, 5000), 3.0)
+    out, D = layers.dropout_forward(A, 0.8, np.random.default_rng(0))
+    assert out.mean() == pytest.approx(3.0, rel=0.01)
+    assert D.mean() == pytest.approx(0.8, abs=0.005)
+    assert set(np.unique(out)) == {0.0, 3.0 / 0.8}
+
+
+def test_dropout_backward_uses_the_same_mask_and_scale():
+    dA = np.ones((3, 4))
+    D = np.array([[1, 0, 1, 0]] * 3, dtype=bool)
+    np.testing.assert_array_equal(layers.dropout_backward(dA, D, 0.5), D * 2.0)
+
+
+def test_relu_backward_passes_gradient_only_where_active():
+    A, cache = layers.relu_forward(np.array([[-1.0, 0.0, 2.0]]))
+    np.testing.assert_array_equal(layers.relu_backward(np.array([[5.0, 5.0, 5.0]]), cache),
+                                  [[0.0, 0.0, 5.0]])

@@ -1,0 +1,40 @@
+"""Helpers for pipeline tests: compose configs and to run the real pipeline in a subprocess."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+
+import initreg.config  # noqa: F401  (registers the schema)
+
+ROOT = Path(__file__).resolve().parents[2]
+CONF = ROOT / "conf"
+TRAIN = ROOT / "pipelines" / "train.py"
+
+
+def compose_cfg(overrides=()):
+    """The job config that `pipelines/train.py` would see (without the hydra node)."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides))
+
+
+def run_pipeline(args, tmp_path, extra_env=None, check=True, timeout=600):
+    """Run pipelines/train.py for real into stores and folders under tmp_path."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests" / "helpers"),
+           "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlruns/mlflow.db", **(extra_env or {})}
+    cmd = [sys.executable, str(TRAIN), *args, f"hydra.run.dir={tmp_path}/outputs",
+           f"hydra.sweep.dir={tmp_path}/multirun"]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        out, err = proc.stdout[-4000:], proc.stderr[-4000:]
+        raise AssertionError(f"exit {proc.returncode}\n{out}\n{err}")
+    return proc
+
+
+def all_runs(client):
+    """Every run in every experiment of the store."""
+    exps = [e.experiment_id for e in client.search_experiments()]
+    return client.search_runs(exps, max_results=10000) if exps else []

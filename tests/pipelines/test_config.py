@@ -1,0 +1,79 @@
+"""Every config composes; bad values are refused in one line, before anything is written."""
+
+from pathlib import Path
+
+import pytest
+from hydra.errors import ConfigCompositionException
+from omegaconf.errors import ValidationError
+from pipeline_utils import CONF, compose_cfg
+
+from initreg.config import ConfigError, validate
+
+GROUP_OPTIONS = [(g, p.stem) for g in ("data", "init", "model", "experiment")
+                 for p in sorted((CONF / g).glob("*.yaml"))]
+
+
+@pytest.mark.parametrize(("group", "option"), GROUP_OPTIONS)
+def test_every_config_composes_and_validates(group, option):
+    cfg = compose_cfg([f"{group}={option}"])
+    validate(cfg, cfg.data.n_features)
+    assert cfg.model.layer_dims[0] == cfg.data.n_features
+
+
+def test_course_presets_carry_the_course_setup():
+    init = compose_cfg(["experiment=course_init"])
+    assert (init.data.name, init.init.name, list(init.model.layer_dims)) == (
+        "circles", "he", [2, 10, 5, 1])
+    assert (init.convention, init.seed, init.train.num_iterations) == ("course", 3, 15000)
+    reg = compose_cfg(["experiment=course_reg", "reg.keep_prob=0.86"])
+    assert (reg.data.name, reg.init.name, list(reg.model.layer_dims)) == (
+        "football", "lecun", [2, 20, 3, 1])
+    assert reg.reg.keep_prob == 0.86 and reg.train.learning_rate == 0.3
+
+
+def test_lambd_override_arrives_as_a_float():
+    cfg = compose_cfg(["reg.lambd=0"])
+    assert isinstance(cfg.reg.lambd, float)
+
+
+@pytest.mark.parametrize("override", ["reg.unknown=1", "train.learning_rte=0.1", "bogus=1"])
+def test_unknown_keys_fail_at_compose_time(override):
+    with pytest.raises(ConfigCompositionException):
+        compose_cfg([override])
+
+
+@pytest.mark.parametrize("override", ["reg.keep_prob=abc", "train.num_iterations=1.5"])
+def test_wrong_types_fail_at_compose_time(override):
+    with pytest.raises((ConfigCompositionException, ValidationError)):
+        compose_cfg([override])
+
+
+BAD_VALUES = [
+    ("reg.keep_prob=0", "reg.keep_prob=0.0 is not allowed; allowed: a number in (0, 1]"),
+    ("reg.keep_prob=-0.5", "reg.keep_prob=-0.5 is not allowed; allowed: a number in (0, 1]"),
+    ("reg.keep_prob=1.5", "reg.keep_prob=1.5 is not allowed; allowed: a number in (0, 1]"),
+    ("reg.lambd=-1", "reg.lambd=-1.0 is not allowed; allowed: a number >= 0"),
+    ("train.learning_rate=0", "train.learning_rate=0.0 is not allowed; allowed: a number > 0"),
+    ("train.learning_rate=-1", "train.learning_rate=-1.0 is not allowed; allowed: a number > 0"),
+    ("train.num_iterations=0", "train.num_iterations=0 is not allowed; allowed: an integer >= 1"),
+    ("model.layer_dims=[]", "model.layer_dims=[] is not allowed"),
+    ("model.layer_dims=[2,0,1]", "model.layer_dims=[2, 0, 1] is not allowed"),
+    ("model.layer_dims=[3,5,1]", "a first size equal to the data's feature count (2 for football)"),
+    ("init.name=glorot", "init.name='glorot' is not allowed; allowed: zeros, random, he"),
+    ("gradcheck.mode=fast", "gradcheck.mode='fast' is not allowed; allowed: full, directional"),
+    ("gradcheck.epsilon=0", "gradcheck.epsilon=0.0 is not allowed; allowed: a number > 0"),
+    ("gradcheck.epsilon=-1e-7", "gradcheck.epsilon=-1e-07 is not allowed"),
+]
+
+
+@pytest.mark.parametrize(("override", "message"), BAD_VALUES)
+def test_bad_values_are_refused_with_one_line(override, message):
+    cfg = compose_cfg([override])
+    with pytest.raises(ConfigError) as err:
+        validate(cfg, cfg.data.n_features)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_config_dir_is_the_one_the_pipeline_uses():
+    assert (Path(CONF) / "config.yaml").exists()

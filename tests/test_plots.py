@@ -1,0 +1,160 @@
+"""Tests for initreg.plots: valid PNGs, a boundary that follows the predictor, log-scale choice."""
+
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+
+from initreg import plots
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+EXPECTED_SHAPE = (round(plots.FIGSIZE[1] * plots.DPI), round(plots.FIGSIZE[0] * plots.DPI), 4)
+
+
+def _read_png(path) -> np.ndarray:
+    """The PNG at path as an RGBA float array, after checking its signature."""
+    data = path.read_bytes()
+    assert len(data) > 1000
+    assert data[:8] == PNG_SIGNATURE
+    return mpimg.imread(path)
+
+
+def _hex_rgb(color: str) -> np.ndarray:
+    return np.array([int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+
+
+@pytest.fixture
+def points() -> tuple[np.ndarray, np.ndarray]:
+    """Four points (2, 4) in the corners of [-1, 1]^2 and their labels (1, 4)."""
+    X = np.array([[-1.0, -1.0, 1.0, 1.0], [-1.0, 1.0, -1.0, 1.0]])
+    Y = np.array([[0.0, 0.0, 1.0, 1.0]])
+    return X, Y
+
+
+def test_cost_curve_writes_png(tmp_path):
+    its = np.arange(0, 1000, 100)
+    out = plots.cost_curve(0.7 * np.exp(-its / 300), its, tmp_path / "cost.png", title="t")
+    assert out == tmp_path / "cost.png"
+    assert _read_png(out).shape == EXPECTED_SHAPE
+
+
+def test_cost_curve_creates_parent_dirs(tmp_path):
+    out = plots.cost_curve([0.7, 0.5], [0, 1], tmp_path / "a" / "b" / "cost.png")
+    assert _read_png(out).shape == EXPECTED_SHAPE
+
+
+def test_cost_curves_writes_png(tmp_path):
+    its = [0, 1000, 2000]
+    curves = {"zeros": (its, [0.69, 0.69, 0.69]), "he": (its, [0.7, 0.2, 0.05])}
+    out = plots.cost_curves(curves, str(tmp_path / "curves.png"), title="best run per init")
+    assert _read_png(out).shape == EXPECTED_SHAPE
+
+
+def test_decision_boundary_writes_png(tmp_path, points):
+    X, Y = points
+    out = plots.decision_boundary(
+        lambda G: np.zeros((1, G.shape[1])), X, Y, tmp_path / "db.png", resolution=50
+    )
+    assert _read_png(out).shape == EXPECTED_SHAPE
+
+
+@pytest.mark.parametrize(
+    "predict",
+    [
+        lambda G: (G[0:1] > 0).astype(float),  # labels
+        lambda G: 1 / (1 + np.exp(-10 * G[0:1])),  # probabilities
+    ],
+    ids=["labels", "probabilities"],
+)
+def test_decision_boundary_follows_predictor(tmp_path, points, predict):
+    X, Y = points
+    img = _read_png(plots.decision_boundary(predict, X, Y, tmp_path / "db.png"))[..., :3]
+    red, blue = (_hex_rgb(c) for c in plots.REGION_COLORS)
+    is_red = np.linalg.norm(img - red, axis=-1) < 0.05
+    is_blue = np.linalg.norm(img - blue, axis=-1) < 0.05
+    # The plotted area is where the region colours are; compare its left and right thirds.
+    cols = np.flatnonzero((is_red | is_blue).any(axis=0))
+    left, right = cols.min(), cols.max()
+    third = (right - left) // 3
+    left_part = slice(left, left + third)
+    right_part = slice(right - third, right + 1)
+    assert is_red[:, left_part].sum() > 10 * is_blue[:, left_part].sum()
+    assert is_blue[:, right_part].sum() > 10 * is_red[:, right_part].sum()
+
+
+def test_decision_boundary_calls_predict_once_with_2_by_k_grid(tmp_path, points):
+    X, Y = points
+    shapes = []
+
+    def predict(G):
+        shapes.append(G.shape)
+        return np.ones((1, G.shape[1]))
+
+    plots.decision_boundary(predict, X, Y, tmp_path / "db.png", resolution=40)
+    assert shapes == [(2, 40 * 40)]
+
+
+def test_decision_boundary_rejects_3d_features(tmp_path):
+    X = np.zeros((3, 5))
+    Y = np.zeros((1, 5))
+    with pytest.raises(ValueError, match=r"\(3, 5\)"):
+        plots.decision_boundary(lambda G: G[0:1], X, Y, tmp_path / "db.png")
+    assert not (tmp_path / "db.png").exists()
+
+
+def test_decision_boundary_rejects_wrong_predict_shape(tmp_path, points):
+    X, Y = points
+    with pytest.raises(ValueError, match="predict returned shape"):
+        plots.decision_boundary(lambda G: G, X, Y, tmp_path / "db.png", resolution=10)
+
+
+@pytest.mark.parametrize(
+    ("costs", "expected"),
+    [
+        ([0.7, 0.1, 1e-3], True),  # 2.8 decades
+        ([0.7, 0.3, 0.1], False),  # under one decade
+        ([100.0, 1.0], False),  # exactly two decades is not "more than"
+        ([100.0, 0.99], True),
+        ([0.7, 0.0, 1e-5], False),  # a zero cost cannot go on a log axis
+        ([0.7, -1.0, 1e-5], False),
+        ([0.7, np.nan, np.inf, 1e-4], True),  # non-finite points are gaps, not range
+        ([], False),
+    ],
+)
+def test_use_log_scale(costs, expected):
+    assert plots._use_log_scale(costs) is expected
+
+
+def test_cost_figure_applies_log_scale():
+    its = [0, 1, 2]
+    wide = plots._cost_figure({"": (its, [1.0, 0.1, 1e-4])})
+    narrow = plots._cost_figure({"": (its, [1.0, 0.5, 0.2])})
+    assert wide.axes[0].get_yscale() == "log"
+    assert narrow.axes[0].get_yscale() == "linear"
+
+
+def test_cost_figure_log_scale_uses_all_curves():
+    its = [0, 1]
+    fig = plots._cost_figure({"a": (its, [1.0, 0.5]), "b": (its, [0.5, 1e-3])})
+    assert fig.axes[0].get_yscale() == "log"
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["a", "b"]
+
+
+def test_cost_curve_rejects_mismatched_lengths(tmp_path):
+    with pytest.raises(ValueError, match="2 iterations but 3 costs"):
+        plots.cost_curve([0.7, 0.5, 0.3], [0, 1], tmp_path / "c.png")
+
+
+def test_cost_curves_rejects_empty_mapping(tmp_path):
+    with pytest.raises(ValueError, match="no cost curves"):
+        plots.cost_curves({}, tmp_path / "c.png")
+
+
+def test_plots_does_not_import_adapters_or_pyplot():
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(plots))
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert not any(n.split(".")[0] in {"hydra", "mlflow"} for n in names)
+    assert "matplotlib.pyplot" not in names
