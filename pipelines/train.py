@@ -22,13 +22,15 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from initreg import config as schema
-from initreg import diagnosis, metrics, plots, tracking
-from initreg.callbacks import experiment_name, job_parent
-from initreg.data import Dataset
+from initreg import diagnosis, doctor, metrics, plots, tracking
+from initreg.callbacks import experiment_name, job_parent, load_dataset
+from initreg.data import DataError, Dataset
 from initreg.gradcheck import GradcheckResult, gradient_check, model_objective
 from initreg.nn import DivergenceError, History, mask_rng, train
+from initreg.overrides import check_overrides
 
 log = logging.getLogger("initreg.train")
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 FLUSH_EVERY = 50  # cost points buffered before a batched write, so the UI shows progress
 
 
@@ -40,7 +42,7 @@ class Terminated(BaseException):
 
 def load_data(cfg: DictConfig) -> Dataset:
     """The data set's train/dev/test splits, through its configured loader."""
-    return instantiate(cfg.data.loader)
+    return load_dataset(cfg)
 
 
 def build_model(cfg: DictConfig):
@@ -152,7 +154,7 @@ def open_run(cfg: DictConfig, resolved: dict, config_hash: str):
                              parent_id=parent["run_id"] if parent else None,
                              tags={"config_hash": config_hash,
                                    "git_commit": tracking.git_commit(),
-                                   "overrides": overrides_text()})
+                                   "overrides": overrides_text(), **doctor.process_tags()})
     run.log_params(tracking.params_of(resolved))
     return run
 
@@ -183,7 +185,35 @@ def run_job(cfg: DictConfig) -> float:
             raise
 
 
+def check_finite_start(model, ds: Dataset) -> None:
+    """The divergence guard at iteration 0: a non-finite cost or parameter before any training.
+
+    It runs before the gate because a gradient check of a non-finite function means nothing
+    (``init=random init.scale=1e200`` overflows at once): such a run ends ``diverged`` at 0.
+    """
+    for name, p in model.params.items():
+        if not np.isfinite(p).all():
+            raise DivergenceError(0, float("nan"), f"parameter {name} is not finite at init")
+    with np.errstate(all="ignore"):
+        cost, _ = model.cost_and_grads(ds.X_train, ds.Y_train)
+    if not np.isfinite(cost):
+        raise DivergenceError(0, cost, "the cost is not finite at initialisation")
+
+
+def _stop_diverged(run, folder: Path, err: DivergenceError) -> float:
+    run.set_tags({"failure_reason": "diverged", "diverged_at_iteration": err.iteration,
+                  "error_message": str(err)})
+    run.log_artifacts(folder)
+    run.end("FAILED")
+    log.warning("done [%s]: %s", overrides_text(), err)
+    return float("nan")
+
+
 def _gated_run(cfg, run, model, ds, folder: Path) -> float:
+    try:
+        check_finite_start(model, ds)
+    except DivergenceError as err:
+        return _stop_diverged(run, folder, err)
     gate = gradcheck_gate(cfg, model, ds)
     (folder / "gradcheck.json").write_text(json.dumps(gate.to_dict(), indent=2))
     run.set_tags({"gradcheck": "passed" if gate.passed else "failed"})
@@ -198,12 +228,7 @@ def _gated_run(cfg, run, model, ds, folder: Path) -> float:
     try:
         history = train_model(cfg, model, ds, run)
     except DivergenceError as err:
-        run.set_tags({"failure_reason": "diverged", "diverged_at_iteration": err.iteration,
-                      "error_message": str(err)})
-        run.log_artifacts(folder)
-        run.end("FAILED")
-        log.warning("done [%s]: %s", overrides_text(), err)
-        return float("nan")
+        return _stop_diverged(run, folder, err)
     results = evaluate(model, ds)
     diag = diagnose_run(cfg, results)
     log_results(cfg, run, model, ds, history, results, diag, folder)
@@ -226,7 +251,7 @@ def main(cfg: DictConfig) -> float:
         pass
     try:
         return run_job(cfg)
-    except schema.ConfigError as err:
+    except (schema.ConfigError, DataError) as err:
         if job_parent(cfg) is None:  # a single run: one line, exit status 2
             print(f"error: {err}", file=sys.stderr)
             sys.exit(2)
@@ -234,4 +259,9 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
+    try:  # wrong types, unknown keys and unknown group options, in one line, before Hydra
+        check_overrides(sys.argv[1:], CONF_DIR)
+    except schema.ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
     main()

@@ -10,12 +10,18 @@ raised, so the parent is also closed by an ``atexit`` hook; both paths are idemp
 import atexit
 import json
 import logging
+import sys
 from pathlib import Path
 
+from hydra.errors import InstantiationException
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
 
-from initreg import tracking
+from initreg import doctor, tracking
+from initreg.config import ConfigError, validate
+from initreg.data import DataError
+from initreg.overrides import expand_jobs
 from initreg.summary import close_sweep
 
 log = logging.getLogger(__name__)
@@ -40,11 +46,27 @@ class SweepCallback(Callback):
         self._parent: dict | None = None
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        jobs = plan(config)
+        problems = check_jobs(jobs)
+        if problems:  # refuse the whole sweep before anything is written
+            for line in problems:
+                print(f"error: {line}", file=sys.stderr)
+            print(f"error: {len(problems)} of {len(jobs)} jobs have bad values; nothing was run",
+                  file=sys.stderr)
+            sys.exit(2)
         if not config.tracking.enabled:
             return
         uri = tracking.resolve_uri(config.tracking.uri)
         mlflow = tracking.client(uri)
+        for line in doctor.report(*doctor.heal(mlflow)):
+            log.warning(line)
         exp = tracking.experiment_id(mlflow, experiment_name(config), uri)
+        skipped = 0
+        if jobs and jobs[0][1].resume:
+            done = tracking.finished_hashes(mlflow, exp)
+            skipped = sum(job_hash(cfg) in done for _, cfg in jobs)
+            log.info("resume: %d of %d jobs already have a FINISHED run and are skipped",
+                     skipped, len(jobs))
         sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
         overrides = list(config.hydra.overrides.task)
         run = tracking.Run.start(mlflow, exp, f"sweep {sweep_dir.name}", tags={
@@ -52,8 +74,12 @@ class SweepCallback(Callback):
             "sweep_overrides": " ".join(overrides),
             "hydra_sweep_dir": str(sweep_dir),
             "git_commit": tracking.git_commit(),
+            "jobs_planned": len(jobs),
+            "jobs_skipped": skipped,
+            **doctor.process_tags(),
         })
-        self._parent = {"tracking_uri": uri, "experiment_id": exp, "run_id": run.run_id}
+        self._parent = {"tracking_uri": uri, "experiment_id": exp, "run_id": run.run_id,
+                        "skipped": skipped}
         sweep_dir.mkdir(parents=True, exist_ok=True)
         (sweep_dir / PARENT_FILE).write_text(json.dumps(self._parent, indent=2))
         log.info("sweep parent run %s in experiment %r (%s)", run.run_id,
@@ -69,6 +95,50 @@ class SweepCallback(Callback):
             return
         parent, self._parent = self._parent, None
         close_sweep(parent, job_raised=job_raised)
+
+
+def plan(config: DictConfig) -> list[tuple[list[str], DictConfig]]:
+    """Every job of this multirun as (overrides, composed job config), composed up front.
+
+    Only Hydra's basic sweeper is expanded here; other sweepers (Optuna, ...) choose their
+    values as they go, and their jobs are checked one by one when they start.
+    """
+    from hydra import compose
+
+    if "basic_sweeper" not in str(config.hydra.sweeper.get("_target_", "")):
+        return []
+    jobs = expand_jobs(config.hydra.overrides.task, config.hydra.sweeper.get("params"))
+    return [(ov, compose(config_name=config.hydra.job.config_name, overrides=ov))
+            for ov in jobs]
+
+
+def load_dataset(cfg):
+    """Instantiate ``data.loader``; a data problem surfaces as the loader's own ``DataError``."""
+    try:
+        return instantiate(cfg.data.loader)
+    except InstantiationException as err:
+        if isinstance(err.__cause__, DataError):
+            raise err.__cause__ from None
+        raise
+
+
+def check_jobs(jobs) -> list[str]:
+    """One line for each job whose values or data are unusable (each data set loaded once)."""
+    problems, n_features = [], {}
+    for overrides, cfg in jobs:
+        key = OmegaConf.to_yaml(cfg.data.loader)
+        try:
+            if key not in n_features:
+                n_features[key] = load_dataset(cfg).n_features
+            validate(cfg, n_features[key])
+        except (ConfigError, DataError) as err:
+            problems.append(f"[{' '.join(overrides)}] {err}")
+    return problems
+
+
+def job_hash(cfg) -> str:
+    """The job's ``config_hash``, as the job itself will compute it."""
+    return tracking.config_hash(OmegaConf.to_container(cfg, resolve=True))
 
 
 def job_parent(cfg) -> dict | None:

@@ -65,7 +65,8 @@ def validate_xy(X: np.ndarray, Y: np.ndarray, source: str) -> None:
         raise DataError(f"{source}: X has {np.size(X) - np.isfinite(X).sum()} non-finite values")
     bad = ~np.isin(Y, (0, 1))
     if bad.any():
-        raise DataError(f"{source}: labels must be 0 or 1, found {np.unique(Y[bad]).tolist()}")
+        found = [int(v) if float(v).is_integer() else float(v) for v in np.unique(Y[bad])]
+        raise DataError(f"{source}: labels must be 0 or 1, found {found}")
 
 
 def stratified_split(

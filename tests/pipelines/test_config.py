@@ -77,3 +77,11 @@ def test_bad_values_are_refused_with_one_line(override, message):
 
 def test_config_dir_is_the_one_the_pipeline_uses():
     assert (Path(CONF) / "config.yaml").exists()
+
+
+@pytest.mark.parametrize("name", ["football", "circles", "moons", "fraud"])
+def test_config_bayes_error_matches_the_data_module_estimate(name):
+    from initreg import data
+
+    cfg = compose_cfg([f"data={name}"])
+    assert cfg.data.bayes_error == pytest.approx(data.load(name).bayes_error, abs=5e-4)

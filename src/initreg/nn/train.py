@@ -76,7 +76,10 @@ def train(
         cost, grads = model.cost_and_grads(X, Y, rng=_rng_for(rng, i))
         if cost0 is None:
             cost0 = cost
-        if not math.isfinite(cost):
+        # Scalar checks every iteration (cheap); the parameter scan only at log points.
+        if not math.isfinite(cost) or (
+            divergence_factor is not None and cost > divergence_factor * cost0
+        ):
             _check_divergence(i, cost, cost0, divergence_factor, params)
         if i % log_every == 0 or i == num_iterations - 1:
             _check_divergence(i, cost, cost0, divergence_factor, params)

@@ -1,0 +1,78 @@
+"""Find runs left RUNNING by a process that no longer exists (SIGKILL, power loss) and end them.
+
+Every run records the ``host``, ``pid`` and the process's start time (``pid_started``) in tags.
+A RUNNING run of this host whose process is gone, or whose pid now belongs to a later process,
+is marked KILLED. Runs of other hosts are left alone: from here we cannot tell.
+"""
+
+import os
+import socket
+from pathlib import Path
+
+from initreg import tracking
+
+
+def process_started(pid: int) -> str | None:
+    """The start time of process ``pid`` in clock ticks since boot (Linux), else None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22, counted after the command name
+
+
+def process_tags() -> dict[str, str]:
+    """Tags that let a later ``doctor`` tell whether this run's process is still alive."""
+    pid = os.getpid()
+    return {"host": socket.gethostname(), "pid": str(pid),
+            "pid_started": process_started(pid) or ""}
+
+
+def is_orphan(run) -> bool | None:
+    """True when the run's process is gone, False when alive, None when we cannot tell."""
+    tags = run.data.tags
+    if tags.get("host") != socket.gethostname() or not tags.get("pid"):
+        return None
+    pid = int(tags["pid"])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass
+    started = process_started(pid)
+    return bool(tags.get("pid_started")) and started is not None and started != tags["pid_started"]
+
+
+def running_runs(mlflow) -> list:
+    """Every RUNNING run in every experiment of the store."""
+    exps = [e.experiment_id for e in tracking.retry(mlflow.search_experiments)]
+    if not exps:
+        return []
+    return tracking.retry(mlflow.search_runs, exps, filter_string="attributes.status = 'RUNNING'",
+                          max_results=10000)
+
+
+def heal(mlflow) -> tuple[list, list]:
+    """Mark orphaned RUNNING runs KILLED; return (killed, undecidable) runs."""
+    killed, unknown = [], []
+    for run in running_runs(mlflow):
+        verdict = is_orphan(run)
+        if verdict:
+            r = tracking.Run(mlflow, run.info.run_id)
+            r.set_tags({"failure_reason": "orphaned",
+                        "error_message": "its process died without ending the run (doctor)"})
+            r.end("KILLED")
+            killed.append(run)
+        elif verdict is None:
+            unknown.append(run)
+    return killed, unknown
+
+
+def report(killed, unknown) -> list[str]:
+    """Lines that say what ``heal`` did."""
+    lines = [f"doctor: marked KILLED {r.info.run_name} ({r.info.run_id}): process "
+             f"{r.data.tags.get('pid')} is gone" for r in killed]
+    if unknown:
+        lines.append(f"doctor: {len(unknown)} RUNNING run(s) of other hosts left alone")
+    return lines
