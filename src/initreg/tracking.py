@@ -119,7 +119,9 @@ class Run:
     def start(cls, mlflow: MlflowClient, experiment: str, name: str,
               parent_id: str | None = None, tags: Mapping[str, str] | None = None) -> "Run":
         """Create a RUNNING run, a child of ``parent_id`` when given."""
-        all_tags = {MLFLOW_RUN_NAME: name, **(tags or {})}
+        # strings only: the REST store (a tracking server) refuses other types, None included
+        all_tags = {MLFLOW_RUN_NAME: name,
+                    **{k: str(v) for k, v in (tags or {}).items() if v is not None}}
         if parent_id:
             all_tags[MLFLOW_PARENT_RUN_ID] = parent_id
         run = retry(mlflow.create_run, experiment, tags=all_tags, run_name=name)

@@ -1,0 +1,288 @@
+"""The sweep report, built from a real MLflow store of real (tiny) gated runs."""
+
+import base64
+import importlib.util
+import json
+import math
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+from omegaconf import OmegaConf
+from PIL import Image
+
+from initreg import report, tracking
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "pipelines"))
+sys.path.insert(0, str(ROOT / "tests" / "helpers"))
+from pipeline_utils import compose_cfg  # noqa: E402
+
+FAST = ["train.num_iterations=300", "train.log_every=50", "data=circles"]
+GRID = [("he", 0.0, 1.0), ("he", 0.7, 1.0), ("he", 0.0, 0.86), ("he", 0.7, 0.86),
+        ("zeros", 0.0, 1.0)]
+
+
+def load_module(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+TRAIN = load_module("initreg_train_pipeline", ROOT / "pipelines" / "train.py")
+REPORT_CLI = load_module("initreg_report_cli", ROOT / "pipelines" / "report.py")
+
+
+def pipeline_run(client, exp, parent_id, overrides):
+    """One job through pipelines/train.py's own stages, as a child of ``parent_id``."""
+    cfg = compose_cfg([*FAST, *overrides])
+    ds = TRAIN.load_data(cfg)
+    model = TRAIN.build_model(cfg)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    run = tracking.Run.start(client, exp, TRAIN.run_title(cfg).split(": ", 1)[1],
+                             parent_id=parent_id,
+                             tags={"config_hash": tracking.config_hash(resolved)})
+    run.log_params(tracking.params_of(resolved))
+    with tempfile.TemporaryDirectory() as tmp:
+        TRAIN._gated_run(cfg, run, model, ds, Path(tmp))
+    return run.run_id
+
+
+def logged_run(client, exp, parent_id, name, params, metrics, tags, status="FINISHED"):
+    """A run logged by hand through initreg.tracking (for exact ties and failures)."""
+    run = tracking.Run.start(client, exp, name, parent_id=parent_id, tags=tags)
+    run.log_params(params)
+    run.add_metrics(metrics)
+    run.end(status)
+    return run.run_id
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("report")
+    uri = tracking.resolve_uri(f"sqlite:///{tmp}/mlflow.db")
+    client = MlflowClient(tracking_uri=uri)
+    exp = tracking.experiment_id(client, "circles", uri)
+    parent = tracking.Run.start(client, exp, "sweep test", tags={
+        "sweep": "true", "sweep_overrides": "init=zeros,he reg.lambd=0.0,0.7"})
+    ids = {}
+    for init, lambd, keep in GRID:
+        ids[(init, lambd, keep)] = pipeline_run(
+            client, exp, parent.run_id,
+            [f"init={init}", f"reg.lambd={lambd}", f"reg.keep_prob={keep}"])
+    ids["diverged"] = pipeline_run(client, exp, parent.run_id,
+                                   ["init=random", "init.scale=1e200"])
+    ids["gated"] = pipeline_run(client, exp, parent.run_id,
+                                ["model._target_=planted.DoubledW1Net", "reg.lambd=0.1"])
+    # a crash, tagged as the pipeline tags one
+    ids["failed"] = logged_run(
+        client, exp, parent.run_id, "init=xavier lambd=0 keep_prob=0.7",
+        {"init.name": "xavier", "reg.lambd": 0.0, "reg.keep_prob": 0.7}, {},
+        {"failure_reason": "exception", "error_type": "MemoryError",
+         "error_message": "out of memory in layer 2"}, status="FAILED")
+    tracking.Run(client, parent.run_id).end("FINISHED")
+    return client, uri, parent.run_id, ids, tmp
+
+
+@pytest.fixture(scope="module")
+def built(sweep):
+    client, _, parent_id, _, tmp = sweep
+    data = report.load_sweep(client, parent_id)
+    html_path, md_path = report.write_report(client, data, tmp / "out")
+    return data, html_path.read_text(), md_path.read_text()
+
+
+def test_every_child_is_a_row_with_its_numbers(sweep, built):
+    client, _, _, ids, _ = sweep
+    data, html, md = built
+    assert len(data.rows) == len(GRID) + 3
+    by_id = {r.run_id: r for r in data.rows}
+    for key in GRID:
+        row = by_id[ids[key]]
+        assert (row.init, row.lambd, row.keep_prob) == key
+        assert row.status == "finished" and row.gate == "passed" and row.diagnosis
+        m = client.get_run(ids[key]).data.metrics
+        line = next(x for x in md.splitlines() if x.startswith(f"| {row.name} |"))
+        cells = dict(zip(report.header(data), [c.strip() for c in line.strip("|").split("|")],
+                         strict=True))
+        assert [cells[k] for k in ("init", "lambd", "keep_prob")] == [
+            key[0], f"{key[1]:g}", f"{key[2]:g}"]
+        assert [cells[k] for k in ("train acc", "dev acc", "test acc", "avoidable bias",
+                                   "variance")] == [
+            f"{m[k]:.3f}" for k in ("train_accuracy", "dev_accuracy", "test_accuracy",
+                                    "avoidable_bias", "variance")]
+        assert [cells[k] for k in ("diagnosis", "gate", "status")] == [
+            row.diagnosis, "passed", "finished"]
+    # the planted model and the huge random scale differ from the grid: shown as columns
+    assert data.varying == ["init.scale", "model._target_"]
+    assert len(re.findall(r"<tr[ >]", html)) == len(data.rows) + 1  # + the header row
+
+
+def test_failed_runs_are_listed_with_their_reasons(sweep, built):
+    _, _, _, ids, _ = sweep
+    data, html, md = built
+    by_id = {r.run_id: r for r in data.rows}
+    assert by_id[ids["gated"]].status == "gated"
+    assert re.match(r"gradient check failed: difference \S+ > threshold 2e-07; never trained",
+                    by_id[ids["gated"]].reason)
+    assert by_id[ids["diverged"]].status == "diverged"
+    assert "diverged at iteration 0" in by_id[ids["diverged"]].reason
+    assert by_id[ids["failed"]].reason == "MemoryError: out of memory in layer 2"
+    section = md.split("## Gated, diverged and failed runs")[1].split("##")[0]
+    assert len([x for x in section.splitlines() if x.startswith("- **")]) == 3
+    for key in ("gated", "diverged", "failed"):
+        row = by_id[ids[key]]
+        assert f"- **{row.status}** {row.name}: {row.reason}" in section
+        assert f"{row.status}</b> {row.name}: " in html
+
+
+def test_the_selection_uses_dev_accuracy_only_and_the_headline_is_its_test_accuracy(sweep,
+                                                                                     built):
+    data, html, md = built
+    chosen = report.select(data.rows)
+    done = [r for r in data.rows if r.status == "finished"]
+    best_dev = max(r.metric("dev_accuracy") for r in done)
+    assert chosen.metric("dev_accuracy") == best_dev
+    tied = [r for r in done if r.metric("dev_accuracy") == best_dev]
+    assert chosen.metric("variance") == min(r.metric("variance") for r in tied)
+    headline = (f"Selected: init={chosen.init}, lambd={chosen.lambd:g}, "
+                f"keep_prob={chosen.keep_prob:g}: test accuracy "
+                f"{chosen.metric('test_accuracy'):.3f}")
+    assert f"## {headline}" in md and headline in html
+    assert report.NO_TEST_SENTENCE in md and report.NO_TEST_SENTENCE in html
+    assert "test data played no part in the choice" in report.NO_TEST_SENTENCE.lower()
+    assert f'<tr class="selected" title="{chosen.run_id}">' in html
+
+
+def test_ties_go_to_the_smaller_variance_and_test_accuracy_is_never_used(tmp_path):
+    uri = tracking.resolve_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    client = MlflowClient(tracking_uri=uri)
+    exp = tracking.experiment_id(client, "football", uri)
+    parent = tracking.Run.start(client, exp, "sweep ties", tags={"sweep": "true"})
+
+    def run(name, train, dev, test):
+        return logged_run(client, exp, parent.run_id, name,
+                          {"init.name": "he", "reg.lambd": 0.0, "reg.keep_prob": 1.0},
+                          {"train_accuracy": train, "dev_accuracy": dev, "test_accuracy": test,
+                           "variance": train - dev}, {"gradcheck": "passed"})
+
+    run("a high variance", 0.99, 0.93, 0.93)
+    low = run("b low variance", 0.95, 0.93, 0.90)
+    run("c best on test", 0.94, 0.92, 0.99)  # the best test accuracy must not matter
+    data = report.load_sweep(client, parent.run_id)
+    assert report.select(data.rows).run_id == low
+    assert [r.name for r in data.rows] == ["b low variance", "a high variance", "c best on test"]
+
+
+def test_figures_are_embedded_as_png_data_uris(built):
+    _, html, md = built
+    uris = re.findall(r'<img alt="[^"]*" src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    assert len(uris) == 3
+    for payload in uris:
+        assert base64.b64decode(payload)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "http://" not in html and "https://" not in html  # nothing to fetch
+    for name in report.FIGURES:
+        assert f"]({name})" in md
+
+
+def test_the_report_is_logged_to_the_parent_run(sweep, built):
+    client, _, parent_id, _, _ = sweep
+    logged = {Path(a.path).name for a in client.list_artifacts(parent_id, "report")}
+    assert {"report.html", "report.md", *report.FIGURES} <= logged
+
+
+def test_the_command_writes_reports_under_the_sweep_id(sweep, tmp_path, capsys):
+    _, uri, parent_id, _, _ = sweep
+    assert REPORT_CLI.main(["--uri", uri, "--out", str(tmp_path)]) == 0  # the latest sweep
+    out = capsys.readouterr().out
+    assert (tmp_path / parent_id / "report.html").exists()
+    assert (tmp_path / parent_id / "report.md").exists()
+    assert "Selected: init=" in out
+    assert REPORT_CLI.main(["--uri", uri, "--out", str(tmp_path), "--sweep", parent_id]) == 0
+
+
+def test_latest_sweep_is_the_most_recent_parent(tmp_path):
+    uri = tracking.resolve_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    client = MlflowClient(tracking_uri=uri)
+    with pytest.raises(report.ReportError, match="no sweep in the store"):
+        report.latest_sweep(client)
+    exp_a = tracking.experiment_id(client, "a", uri)
+    exp_b = tracking.experiment_id(client, "b", uri)
+    tracking.Run.start(client, exp_a, "old", tags={"sweep": "true"})
+    new = tracking.Run.start(client, exp_b, "new", tags={"sweep": "true"})
+    single = tracking.Run.start(client, exp_a, "single run")
+    assert report.latest_sweep(client) == new.run_id
+    with pytest.raises(report.ReportError, match="is not a sweep"):
+        report.load_sweep(client, single.run_id)
+    with pytest.raises(report.ReportError, match="no run 'nope'"):
+        report.load_sweep(client, "nope")
+
+
+def test_an_unknown_sweep_is_one_line_and_exit_2(sweep, tmp_path, capsys):
+    uri = sweep[1]
+    assert REPORT_CLI.main(["--uri", uri, "--out", str(tmp_path), "--sweep", "nope"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: no run 'nope' in the store sqlite:///") and "\n" not in err
+
+
+def test_rank_puts_unfinished_runs_last():
+    rows = [report.Row("1", "x", "he", 0, 1, "gated", "failed", "", "why"),
+            report.Row("2", "y", "he", 0, 1, "finished", "passed", "good_fit", "",
+                       {"dev_accuracy": 0.5, "variance": 0.0})]
+    assert report.select(rows).run_id == "2"
+    assert report.select(rows[:1]) is None
+    assert math.isnan(rows[0].metric("dev_accuracy"))
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROME_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PROBE = """<script>
+window.addEventListener("load", () => {
+  const imgs = Array.from(document.images);
+  const out = document.createElement("pre");
+  out.id = "probe";
+  out.textContent = JSON.stringify(imgs.map(i => [i.complete, i.naturalWidth, i.naturalHeight]));
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+def chromium(args, tmp_path):
+    return subprocess.run([CHROMIUM, *CHROME_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+                           *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get "
+                    "install chromium); the report page is not rendered in a browser")
+def test_the_page_renders_in_chromium_with_every_image_loaded(built, sweep, tmp_path):
+    _, _, _, _, tmp = sweep
+    page = tmp / "out" / "report.html"
+    # the same page with a probe that writes each image's load state into the DOM
+    probed = tmp_path / "probed.html"
+    probed.write_text(page.read_text().replace("</body>", PROBE + "</body>"))
+    proc = chromium(["--virtual-time-budget=5000", "--dump-dom", probed.as_uri()], tmp_path)
+    found = re.search(r'<pre id="probe">(.*?)</pre>', proc.stdout, re.S)
+    assert found, proc.stderr[-2000:]
+    images = json.loads(found.group(1))
+    assert len(images) == len(report.FIGURES)
+    for complete, width, height in images:
+        assert complete and width > 300 and height > 200
+
+    shot = tmp_path / "report.png"
+    proc = chromium([f"--screenshot={shot}", "--window-size=1200,3000", page.as_uri()], tmp_path)
+    assert shot.exists(), proc.stderr[-2000:]
+    pixels = np.asarray(Image.open(shot).convert("RGB"), dtype=float)
+    assert pixels.shape[:2] == (3000, 1200)
+    colours = Image.open(shot).convert("RGB").getcolors(maxcolors=1 << 20)
+    assert colours is not None and len(colours) > 500, "a blank or near-blank screenshot"
+    # the figures sit below the table: the lower half must not be empty either
+    assert pixels[1500:].std() > 20
