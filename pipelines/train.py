@@ -22,11 +22,11 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from initreg import config as schema
-from initreg import diagnosis, doctor, metrics, plots, tracking
+from initreg import diagnosis, doctor, metrics, plots, studies, tracking
 from initreg.callbacks import experiment_name, job_parent, load_dataset
 from initreg.data import DataError, Dataset
 from initreg.gradcheck import GradcheckResult, gradient_check, model_objective
-from initreg.nn import DivergenceError, History, mask_rng, train
+from initreg.nn import DivergenceError, History, mask_rng, stats, train
 from initreg.overrides import check_overrides
 
 log = logging.getLogger("initreg.train")
@@ -41,13 +41,21 @@ class Terminated(BaseException):
 # --- stages -------------------------------------------------------------------------------------
 
 def load_data(cfg: DictConfig) -> Dataset:
-    """The data set's train/dev/test splits, through its configured loader."""
-    return load_dataset(cfg)
+    """The data set's splits, through its configured loader; ``data.train_fraction`` < 1 keeps
+    a stratified, seeded subset of the training examples (learning curves)."""
+    return studies.train_subset(load_dataset(cfg), cfg.data.train_fraction, cfg.seed)
 
 
 def build_model(cfg: DictConfig):
-    """The configured model class (``model._target_``) with the run's init, L2 and dropout."""
-    return instantiate(cfg.model, init=cfg.init.name, init_scale=cfg.init.scale,
+    """The configured model class (``model._target_``) with the run's init, L2 and dropout.
+
+    ``model.depth`` and ``model.width`` only shape ``layer_dims`` (conf/model/mlp.yaml); they
+    are not passed to the class.
+    """
+    spec = OmegaConf.to_container(cfg.model, resolve=True)
+    for key in ("depth", "width"):
+        spec.pop(key, None)
+    return instantiate(spec, init=cfg.init.name, init_scale=cfg.init.scale,
                        lambd=cfg.reg.lambd, keep_prob=cfg.reg.keep_prob, seed=cfg.seed,
                        convention=cfg.convention)
 
@@ -63,21 +71,38 @@ def gradcheck_gate(cfg: DictConfig, model, ds: Dataset) -> GradcheckResult:
 
 
 def train_model(cfg: DictConfig, model, ds: Dataset, run) -> History:
-    """Gradient descent with progress lines and the cost logged in batches."""
+    """Gradient descent with progress lines; the cost and per-layer statistics logged in batches.
+
+    At iteration 0 and every ``log_every``: ``cost`` and, when the params follow ``W1, b1, ...,
+    WL, bL`` (else silently nothing), ``act_mean_l{l}``, ``act_std_l{l}`` (on the training
+    inputs, no dropout), ``grad_norm_l{l}`` (the gradients this iteration's step uses, kept on
+    the way by a ``GradRecorder``: no extra backprop) and ``symmetry_l1``. The first and last of
+    them are kept as ``history.layer_stats`` (``{"start": (i, stats), "end": (i, stats)}``).
+    """
     t = cfg.train
     start = time.perf_counter()
+    recorder = stats.GradRecorder(model)
+    measured = stats.layer_count(model.params) is not None
+    kept: dict[str, tuple[int, dict]] = {}
 
     def on_log(i: int, cost: float, _model) -> None:
         run.add_metric("cost", cost, i)
+        layer = stats.layer_stats(model.params, ds.X_train, recorder.grads) if measured else None
+        if layer is not None:
+            run.add_metrics(layer, step=i)
+            kept.setdefault("start", (i, layer))
+            kept["end"] = (i, layer)
         if len(run._metrics) >= FLUSH_EVERY:
             run.flush()
         log.info("iteration %d/%d  cost %.6f  elapsed %.1fs", i, t.num_iterations, cost,
                  time.perf_counter() - start)
 
     rng = mask_rng(cfg.convention, cfg.seed) if cfg.reg.keep_prob < 1 else None
-    return train(model, ds.X_train, ds.Y_train, learning_rate=t.learning_rate,
-                 num_iterations=t.num_iterations, rng=rng, log_every=t.log_every,
-                 callback=on_log, divergence_factor=t.divergence_factor)
+    history = train(recorder, ds.X_train, ds.Y_train, learning_rate=t.learning_rate,
+                    num_iterations=t.num_iterations, rng=rng, log_every=t.log_every,
+                    callback=on_log, divergence_factor=t.divergence_factor)
+    history.layer_stats = kept
+    return history
 
 
 def evaluate(model, ds: Dataset) -> dict[str, float]:
@@ -96,12 +121,16 @@ def diagnose_run(cfg: DictConfig, results: dict[str, float]) -> diagnosis.Diagno
     key = "error" if cfg.diagnosis.metric == "error" else "f1"
     train_err = results["train_error"] if key == "error" else 1 - results["train_f1"]
     dev_err = results["dev_error"] if key == "error" else 1 - results["dev_f1"]
-    return diagnosis.diagnose(train_err, dev_err, cfg.data.bayes_error, cfg.diagnosis.tolerance)
+    # the reference must be in the same units: 1 - F1 of the Bayes rule when diagnosing on F1
+    bayes = cfg.data.bayes_error if key == "error" else (
+        cfg.data.bayes_f1_error if cfg.data.bayes_f1_error is not None else cfg.data.bayes_error)
+    return diagnosis.diagnose(train_err, dev_err, bayes, cfg.diagnosis.tolerance)
 
 
 def log_results(cfg, run, model, ds: Dataset, history: History, results, diag, folder: Path):
     """Metrics, tags and artifacts of a finished run."""
     run.add_metrics({**results, "bayes_error": cfg.data.bayes_error,
+                     "train_examples": ds.X_train.shape[1],
                      "avoidable_bias": diag.avoidable_bias, "variance": diag.variance,
                      "train_seconds": history.seconds})
     run.set_tags({"diagnosis": diag.verdict, "recommendation": diag.recommendation})
@@ -110,6 +139,10 @@ def log_results(cfg, run, model, ds: Dataset, history: History, results, diag, f
     if ds.n_features == 2:
         plots.decision_boundary(model.predict, ds.X_train, ds.Y_train,
                                 folder / "decision_boundary.png", title=run_title(cfg))
+    layer_stats = getattr(history, "layer_stats", {})
+    if "start" in layer_stats:
+        plots.layer_stats(layer_stats["start"], layer_stats["end"], folder / "layer_stats.png",
+                          title=run_title(cfg))
     np.savez(folder / "model.npz", **{k: np.asarray(v) for k, v in model.params.items()})
     run.log_artifacts(folder)
 
@@ -117,8 +150,11 @@ def log_results(cfg, run, model, ds: Dataset, history: History, results, diag, f
 # --- the job ------------------------------------------------------------------------------------
 
 def run_title(cfg: DictConfig) -> str:
-    return (f"{cfg.data.name}: init={cfg.init.name} lambd={cfg.reg.lambd:g} "
-            f"keep_prob={cfg.reg.keep_prob:g}")
+    """``football: init=he lambd=0.7 keep_prob=1`` (+ the scale of `random`, the depth)."""
+    init = cfg.init.name + (f" x{cfg.init.scale:g}" if cfg.init.name == "random" else "")
+    depth = f" depth={cfg.model.depth}" if cfg.model.get("depth") is not None else ""
+    return (f"{cfg.data.name}: init={init} lambd={cfg.reg.lambd:g} "
+            f"keep_prob={cfg.reg.keep_prob:g}{depth}")
 
 
 def overrides_text() -> str:

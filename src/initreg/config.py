@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
 
 from initreg.gradcheck import MODES
 from initreg.nn.init import SCHEMES
@@ -27,6 +27,9 @@ class DataConf:
     name: str = MISSING
     n_features: int = MISSING
     bayes_error: float = 0.0
+    # 1 - F1 of the Bayes rule: the reference of `diagnosis.metric=f1` (None: not known)
+    bayes_f1_error: float | None = None
+    train_fraction: float = 1.0  # a stratified, seeded subset of train (learning curves)
     loader: dict[str, Any] = field(default_factory=dict)  # {_target_: a loader, **kwargs}
 
 
@@ -40,6 +43,23 @@ class InitConf:
 class ModelConf:
     _target_: str = "initreg.nn.Network"
     layer_dims: list[int] = MISSING
+    # conf/model/mlp.yaml: `depth` hidden layers of `width` units (not passed to the model)
+    depth: int | None = None
+    width: int | None = None
+
+
+def mlp_dims(n_x: int, width: int, depth: int) -> list[int]:
+    """``[n_x, width, ..., width, 1]`` with ``depth`` hidden layers (``${mlp_dims:...}``).
+
+    depth 0 is logistic regression. A negative depth or a width < 1 gives sizes that
+    ``validate`` refuses in one line (a resolver's own error would surface as a traceback).
+    """
+    if depth < 0:
+        return [n_x, depth, 1]
+    return [n_x, *[width] * depth, 1]
+
+
+OmegaConf.register_new_resolver("mlp_dims", mlp_dims, replace=True)
 
 
 @dataclass

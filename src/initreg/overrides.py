@@ -14,7 +14,6 @@ from omegaconf import OmegaConf
 from omegaconf.errors import (
     ConfigAttributeError,
     ConfigKeyError,
-    OmegaConfBaseException,
     ValidationError,
 )
 from omegaconf.nodes import BooleanNode, FloatNode, IntegerNode, StringNode

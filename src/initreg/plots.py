@@ -10,10 +10,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 
 FIGSIZE = (6.0, 4.0)
 DPI = 110
@@ -206,3 +207,310 @@ def decision_boundary(
         resolution: grid points per axis.
     """
     return _save(_boundary_figure(predict, X, Y, title, resolution), path)
+
+
+# --- sweep report figures ---------------------------------------------------------------------
+
+REGION_SHADES = {  # the four bias/variance verdicts of initreg.diagnosis
+    "good_fit": "#d9f2d9",
+    "high_bias": "#fde3c8",
+    "high_variance": "#dbe6fb",
+    "high_bias_high_variance": "#f4d3e6",
+}
+
+
+def accuracy_heatmaps(
+    panels: Mapping[str, Mapping[tuple[float, float], float]],
+    path: str | os.PathLike,
+    *,
+    notes: Mapping[str, Mapping[tuple[float, float], str]] | None = None,
+    row_name: str = "lambd",
+    col_name: str = "keep_prob",
+    highlight: tuple[str, tuple[float, float]] | None = None,
+    title: str = "",
+) -> Path:
+    """One heatmap per panel (e.g. per init) of ``{(row, col): accuracy}``, on one colour scale.
+
+    Cells missing or NaN are grey and show ``notes[panel][(row, col)]`` (e.g. "gated") instead of
+    a number, so a gap in the grid says why it is there; ``highlight`` = (panel, (row, col))
+    draws a red frame around one cell (the selected configuration).
+    """
+    if not panels:
+        raise ValueError("no heatmap panels to plot; pass at least one {name: {(row, col): acc}}")
+    notes = notes or {}
+    rows = sorted({r for cells in panels.values() for r, _ in cells})
+    cols = sorted({c for cells in panels.values() for _, c in cells}, reverse=True)
+    finite = [v for cells in panels.values() for v in cells.values() if np.isfinite(v)]
+    vmin, vmax = (min(finite), max(finite)) if finite else (0.0, 1.0)
+    if vmax - vmin < 1e-9:
+        vmin, vmax = vmin - 0.01, vmax + 0.01
+    n = len(panels)
+    fig = Figure(figsize=(0.6 + 3.2 * n, 0.9 + 0.55 * max(len(rows), 2) + 0.9), dpi=DPI,
+                 layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    cmap = colormaps["viridis"].with_extremes(bad="#d0d0d0")
+    image = None
+    for ax, (name, cells) in zip(axes, panels.items(), strict=True):
+        grid = np.full((len(rows), len(cols)), np.nan)
+        for (r, c), v in cells.items():
+            grid[rows.index(r), cols.index(c)] = v
+        image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=vmin, vmax=vmax,
+                          aspect="auto")
+        for i, r in enumerate(rows):
+            for j, c in enumerate(cols):
+                v = grid[i, j]
+                if np.isfinite(v):
+                    shade = (v - vmin) / (vmax - vmin)
+                    ax.text(j, i, f"{v:.3f}", ha="center", va="center", fontsize=9,
+                            color="black" if shade > 0.55 else "white")
+                else:
+                    ax.text(j, i, notes.get(name, {}).get((r, c), "no run"), ha="center",
+                            va="center", fontsize=8, color="#444444")
+        if highlight is not None and highlight[0] == name:
+            r, c = highlight[1]
+            ax.add_patch(Rectangle((cols.index(c) - 0.47, rows.index(r) - 0.47), 0.94, 0.94,
+                                   fill=False, edgecolor="#d62728", linewidth=2.5))
+        ax.set_xticks(range(len(cols)), [f"{c:g}" for c in cols])
+        ax.set_yticks(range(len(rows)), [f"{r:g}" for r in rows])
+        ax.set_xlabel(col_name)
+        ax.set_ylabel(row_name)
+        ax.set_title(name)
+    fig.colorbar(image, ax=list(axes), label="dev accuracy", shrink=0.9)
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)
+
+
+def _shade_regions(ax, lo: float, hi: float, bayes_error: float, tolerance: float) -> None:
+    """The four diagnosis regions over the square [lo, hi]^2 of (train error, dev error)."""
+    edge = min(max(bayes_error + tolerance, lo), hi)
+    left, right = np.linspace(lo, edge, 50), np.linspace(edge, hi, 50)
+    ax.fill_between(left, lo, left + tolerance, color=REGION_SHADES["good_fit"], lw=0)
+    ax.fill_between(left, left + tolerance, hi, color=REGION_SHADES["high_variance"], lw=0)
+    ax.fill_between(right, lo, right + tolerance, color=REGION_SHADES["high_bias"], lw=0)
+    ax.fill_between(right, right + tolerance, hi, color=REGION_SHADES["high_bias_high_variance"],
+                    lw=0)
+    ax.plot([lo, hi], [lo, hi], color="#888888", lw=0.8, ls=":", label="dev = train")
+    ax.axvline(bayes_error, color="#555555", lw=0.8, ls="--",
+               label=f"Bayes error {bayes_error:.3f}")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_xlabel("train error")
+    ax.set_ylabel("dev error")
+
+
+def _labelled_points(ax, points, highlight: str | None, lo: float, hi: float) -> None:
+    """Runs as dots; runs on the same spot share one label, one name per line."""
+    spots: dict[tuple[float, float], list[str]] = {}
+    for label, x, y in points:
+        spots.setdefault((round(x, 9), round(y, 9)), []).append(label)
+    span = hi - lo
+    for (x, y), labels in spots.items():
+        if not (lo <= x <= hi and lo <= y <= hi):
+            continue
+        # a neighbour just to the right would collide with a label on the right: go left
+        crowded = any(0 < x2 - x < 0.15 * span and abs(y2 - y) < 0.04 * span
+                      for x2, y2 in spots)
+        ring = highlight in labels
+        ax.scatter([x], [y], s=28, c="#222222", zorder=3)
+        if ring:
+            ax.scatter([x], [y], s=170, facecolors="none", edgecolors="#d62728", linewidths=2,
+                       zorder=4, label="selected")
+        ax.annotate("\n".join(labels), (x, y), xytext=(-6 if crowded else 6, 0),
+                    textcoords="offset points", fontsize=6.5, va="center",
+                    ha="right" if crowded else "left",
+                    color="#b71c1c" if ring else "#222222", zorder=5)
+
+
+def bias_variance_scatter(
+    points: Sequence[tuple[str, float, float]],
+    path: str | os.PathLike,
+    *,
+    bayes_error: float = 0.0,
+    tolerance: float = 0.02,
+    highlight: str | None = None,
+    title: str = "",
+) -> Path:
+    """Dev error against train error, one labelled point per run, over the diagnosis regions.
+
+    ``points`` are ``(label, train_error, dev_error)``. A run has high avoidable bias right of
+    ``bayes_error + tolerance`` and high variance above the line ``dev = train + tolerance``,
+    exactly as :func:`initreg.diagnosis.diagnose` decides; ``highlight`` rings one label. When
+    some runs are far worse than the best, a second panel zooms on the best runs.
+    """
+    if not points:
+        raise ValueError("no runs to plot; pass at least one (label, train_error, dev_error)")
+    errors = np.array([[p[1], p[2]] for p in points], dtype=float)
+    hi = max(float(np.nanmax(errors)), bayes_error + 2 * tolerance) * 1.08
+    best = float(np.nanmin(errors[:, 1]))
+    near = errors[errors[:, 1] <= best + 0.1]
+    zoom_hi = max(float(np.nanmax(near)), bayes_error + 2 * tolerance) * 1.15
+    views = [(0.0, hi, "all runs")]
+    if zoom_hi < 0.6 * hi:
+        zoom_lo = max(0.0, float(np.nanmin(near)) - 0.25 * (zoom_hi - float(np.nanmin(near))))
+        views.append((zoom_lo, zoom_hi, "zoom on the best runs"))
+    fig = Figure(figsize=(6.2 * len(views), 6.0), dpi=DPI, layout="tight")
+    FigureCanvasAgg(fig)
+    for k, (lo, top, name) in enumerate(views):
+        ax = fig.add_subplot(1, len(views), k + 1)
+        _shade_regions(ax, lo, top, bayes_error, tolerance)
+        _labelled_points(ax, points, highlight, lo, top)
+        ax.set_title(name)
+        if k == 0:
+            handles = [Patch(facecolor=c, label=v.replace("_", " "))
+                       for v, c in REGION_SHADES.items()]
+            ax.legend(handles=handles + ax.get_legend_handles_labels()[0], loc="upper left",
+                      fontsize="small", framealpha=0.9)
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)
+
+
+# --- studies: per-layer statistics, depth, learning curves, fraud (initreg.studies) -----------
+
+def _positive(values) -> np.ndarray:
+    """Floats with zeros, negatives and non-finite values as NaN (gaps on a log axis)."""
+    v = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(v) & (v > 0), v, np.nan)
+
+
+def layer_stats(
+    start: tuple[int, Mapping[str, float]],
+    end: tuple[int, Mapping[str, float]],
+    path: str | os.PathLike,
+    title: str = "",
+) -> Path:
+    """Activation std and ||dW_l|| against layer l, at the start and end of training (log y).
+
+    ``start`` and ``end`` are ``(iteration, stats)`` with the metrics of
+    :func:`initreg.nn.stats.layer_stats` (``act_std_l{l}``, ``grad_norm_l{l}``). Zero or
+    non-finite values cannot sit on a log axis: they are left out and named in the legend.
+    """
+    fig = Figure(figsize=(10.0, 4.0), dpi=DPI, layout="tight")
+    FigureCanvasAgg(fig)
+    panels = (("act_std_l", "activation std of layer l"), ("grad_norm_l", "||dW_l|| (Frobenius)"))
+    for k, (prefix, ylabel) in enumerate(panels):
+        ax = fig.add_subplot(1, 2, k + 1)
+        for (it, stats), style in ((start, "o-"), (end, "s--")):
+            ls = sorted(int(key[len(prefix):]) for key in stats if key.startswith(prefix))
+            raw = [stats[f"{prefix}{l}"] for l in ls]  # noqa: E741
+            y = _positive(raw)
+            label = f"iteration {it}"
+            if np.isnan(y).any():
+                label += f" ({int(np.isnan(y).sum())} of {len(ls)} are 0 or not finite)"
+            ax.plot(ls, y, style, linewidth=1.4, markersize=4, label=label)
+        ax.set_yscale("log")
+        ax.set_xlabel("layer l")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, which="major", alpha=0.35)
+        ax.legend(frameon=False, fontsize="small")
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)
+
+
+def against_depth(
+    series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    path: str | os.PathLike,
+    ylabel: str,
+    title: str = "",
+    log: bool = True,
+    hline: tuple[float, str] | None = None,
+    missing: str = "0, inf or no value",
+) -> Path:
+    """One line per label ``{label: (depths, values)}`` against depth, as a PNG.
+
+    Values that cannot be drawn (0 or not finite on a log axis, NaN on a linear one) are left
+    out and the label says how many, with ``missing`` as the reason; ``hline`` = (y, text)
+    draws a dashed reference line. The legend sits right of the axes.
+    """
+    if not series:
+        raise ValueError("no series to plot; pass at least one {label: (depths, values)}")
+    fig = Figure(figsize=(8.2, 4.0), dpi=DPI, layout="tight")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ticks: set[float] = set()
+    for label, (depths, values) in series.items():
+        v = np.asarray(values, dtype=float)
+        y = _positive(v) if log else np.where(np.isfinite(v), v, np.nan)
+        n_out = int(np.isnan(y).sum())
+        text = label if not n_out else f"{label} ({n_out} of {y.size}: {missing})"
+        ax.plot(np.asarray(depths, dtype=float), y, "o-", linewidth=1.5, markersize=4,
+                label=text)
+        ticks.update(float(d) for d in depths)
+    if hline is not None:
+        ax.axhline(hline[0], color="#555", linestyle="--", linewidth=1.0, label=hline[1])
+    if log:
+        ax.set_yscale("log")
+    ax.set_xticks(sorted(ticks))
+    ax.set_xlabel("hidden layers (depth)")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="major", alpha=0.35)
+    ax.legend(frameon=False, fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    if title:
+        ax.set_title(title)
+    return _save(fig, path)
+
+
+def learning_curve(
+    curves: Mapping[str, tuple[Sequence[float], Sequence[float], Sequence[float]]],
+    bayes_error: float,
+    path: str | os.PathLike,
+    title: str = "",
+) -> Path:
+    """Train (dashed) and dev (solid) error against training-set size m, per label, as a PNG.
+
+    ``curves`` maps a label to ``(m, train_error, dev_error)``; the Bayes error is a grey line.
+    """
+    if not curves:
+        raise ValueError("no learning curves to plot; pass {label: (m, train_err, dev_err)}")
+    fig = _new_figure()
+    ax = fig.add_subplot()
+    for k, (label, (m, train_err, dev_err)) in enumerate(curves.items()):
+        color = f"C{k}"
+        ax.plot(m, dev_err, "o-", color=color, linewidth=1.6, label=f"{label}: dev")
+        ax.plot(m, train_err, "s--", color=color, linewidth=1.2, label=f"{label}: train")
+    ax.axhline(bayes_error, color="#555", linestyle=":", linewidth=1.2,
+               label=f"Bayes error {bayes_error:.3f}")
+    ax.set_xlabel("training examples m")
+    ax.set_ylabel("error (1 - accuracy)")
+    ax.set_ylim(bottom=0)
+    ax.grid(True, which="major", alpha=0.35)
+    ax.legend(frameon=False, fontsize="small")
+    if title:
+        ax.set_title(title)
+    return _save(fig, path)
+
+
+def accuracy_vs_f1(
+    points: Sequence[tuple[str, float, float]],
+    baseline_accuracy: float,
+    path: str | os.PathLike,
+    title: str = "",
+) -> Path:
+    """Dev accuracy (x) against dev F1 (y) per run, with the all-negative baseline's accuracy.
+
+    ``points`` are ``(label, accuracy, f1)``; runs left of the dashed line do worse than always
+    answering "legitimate", and a high accuracy with F1 near 0 is a useless detector.
+    """
+    if not points:
+        raise ValueError("no runs to plot; pass at least one (label, accuracy, f1)")
+    fig = _new_figure()
+    ax = fig.add_subplot()
+    acc = np.array([p[1] for p in points], dtype=float)
+    f1 = np.array([p[2] for p in points], dtype=float)
+    ax.scatter(acc, f1, s=22, color=POINT_COLORS[1], zorder=3)
+    best = int(np.nanargmax(np.where(np.isfinite(f1), f1, -1)))
+    ax.annotate(points[best][0], (acc[best], f1[best]), textcoords="offset points",
+                xytext=(-6, 6), ha="right", fontsize="small")
+    ax.axvline(baseline_accuracy, color=POINT_COLORS[0], linestyle="--", linewidth=1.2,
+               label=f'always "legitimate": accuracy {baseline_accuracy:.4f}, F1 0')
+    ax.set_xlabel("dev accuracy")
+    ax.set_ylabel("dev F1 (fraud = positive)")
+    ax.set_ylim(-0.03, 1.03)
+    ax.grid(True, which="major", alpha=0.35)
+    ax.legend(frameon=False, fontsize="small", loc="upper left")
+    if title:
+        ax.set_title(title)
+    return _save(fig, path)

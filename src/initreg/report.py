@@ -371,14 +371,33 @@ runs: {e(counts(sweep))}; Bayes error {sweep.bayes_error:.3f}, tolerance {sweep.
 """
 
 
+def study_sections(client: MlflowClient, sweep: Sweep, folder: Path) -> list[tuple[str, str]]:
+    """Extra ``(html, markdown)`` sections: a depth study's physics, a fraud sweep's metrics."""
+    from initreg import studies
+
+    exp = client.get_run(sweep.run_id).info.experiment_id
+    runs = tracking.children(client, exp, sweep.run_id)
+    params = [r.data.params for r in runs]
+    sections = []
+    if len({p.get("model.depth") for p in params} - {None, "None"}) > 1:
+        sections.append(studies.depth_section(runs, client, folder=folder))
+    if any(p.get("data.name") == "fraud" for p in params):
+        sections.append(studies.fraud_section(runs, client, "fraud", folder=folder))
+    return sections
+
+
 def write_report(client: MlflowClient, sweep: Sweep, folder: Path,
                  log_to_parent: bool = True) -> tuple[Path, Path]:
     """Write ``report.html``, ``report.md`` and the PNGs to ``folder``; log them to the parent."""
     folder.mkdir(parents=True, exist_ok=True)
     figures = make_figures(client, sweep, folder)
+    extra = study_sections(client, sweep, folder)
     html_path, md_path = folder / "report.html", folder / "report.md"
-    html_path.write_text(html_page(sweep, figures), encoding="utf-8")
-    md_path.write_text(markdown(sweep, figures), encoding="utf-8")
+    page = html_page(sweep, figures).replace(
+        "</main></body></html>", "".join(h for h, _ in extra) + "\n</main></body></html>")
+    html_path.write_text(page, encoding="utf-8")
+    md_path.write_text("\n\n".join([markdown(sweep, figures), *(m for _, m in extra)]),
+                       encoding="utf-8")
     if log_to_parent:
         for path in (html_path, md_path, *figures.values()):
             tracking.retry(client.log_artifact, sweep.run_id, str(path), "report")

@@ -53,7 +53,7 @@ BAD_INPUT = [
     ("model.layer_dims=[]", "model.layer_dims=[] is not allowed"),
     ("model.layer_dims=[2,0,1]", "model.layer_dims=[2, 0, 1] is not allowed"),
     ("model.layer_dims=[3,4,1]", "equal to the data's feature count (2 for football)"),
-    ("init=glorot", "init='glorot' is not allowed; allowed: he, lecun, random, xavier, zeros"),
+    ("init=glorot", "init='glorot' is not allowed; allowed: he, lecun, random"),
     ("init.name=glorot", "init.name='glorot' is not allowed; allowed: zeros, random, he"),
     ("data=mnist", "data='mnist' is not allowed; allowed: circles, football, fraud, moons"),
     ("gradcheck.mode=fast", "gradcheck.mode='fast' is not allowed; allowed: full, directional"),

@@ -1,0 +1,78 @@
+"""`make study-curve`: learning curves on football, without and with the best regularization.
+
+    python pipelines/study_curve.py                  # both curves, then the section
+    python pipelines/study_curve.py --sweep RUN_ID   # only the section, of a past sweep
+
+Trains on the fractions 0.1, 0.2, 0.4, 0.7, 1.0 of the training set (stratified, seeded) under
+one parent run (experiment learning_curve): once without regularization, once with the best
+regularization of the latest sweep in the football experiment (else lambd 0.7, and it says so).
+Writes reports/<sweep id>/learning_curve.html and .md (+ learning_curve.png), logs them to the
+parent run (study/), and logs the curves on the parent too (``lc_train_error/<config>``,
+``lc_dev_error/<config>``, step = m).
+"""
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+from initreg import studies, tracking
+from initreg.callbacks import read_parent
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def log_curves(client, parent_id: str, runs) -> None:
+    """The curves as metrics of the parent run, one step per training-set size."""
+    run = tracking.Run(client, parent_id)
+    for label, points in studies.curve_points(runs).items():
+        key = label.replace(" ", "_").replace("=", "")
+        for p in points:
+            if math.isfinite(p.m) and math.isfinite(p.dev_error):
+                run.add_metric(f"lc_train_error/{key}", p.train_error, int(p.m))
+                run.add_metric(f"lc_dev_error/{key}", p.dev_error, int(p.m))
+    run.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("overrides", nargs="*", help="Hydra overrides for the sweep")
+    ap.add_argument("--sweep", default=None, help="report on this parent run; no new sweep")
+    ap.add_argument("--jobs", type=int, default=-1, help="parallel jobs (-1: every core)")
+    ap.add_argument("--from-experiment", default="football",
+                    help="where to find the latest sweep's best regularization")
+    ap.add_argument("--out", type=Path, default=ROOT / "reports", help="reports folder")
+    ap.add_argument("--multirun", type=Path, default=ROOT / "multirun",
+                    help="where the sweep folder is made")
+    args = ap.parse_args(argv)
+    client = tracking.client(tracking.resolve_uri(None))
+    status = 0
+    parent_id = args.sweep
+    if parent_id is None:
+        lambd, keep_prob, note = studies.best_regularization(client, args.from_experiment)
+        print(f"regularization: {note}")
+        regs = f"reg={{lambd:0.0,keep_prob:1.0}},{{lambd:{lambd},keep_prob:{keep_prob}}}"
+        sweep_dir = args.multirun / "learning_curve" / time.strftime("%Y-%m-%d_%H-%M-%S")
+        status = studies.run_sweep("learning_curve", [regs, *args.overrides], sweep_dir,
+                                   args.jobs)
+        parent = read_parent(sweep_dir)
+        if parent is None:
+            print("error: the sweep wrote no parent run; nothing to report", file=sys.stderr)
+            return status or 1
+        parent_id = parent["run_id"]
+        client = tracking.client(parent["tracking_uri"])
+        tracking.Run(client, parent_id).set_tags({"regularization_choice": note})
+    runs = studies.sweep_children(client, parent_id)
+    log_curves(client, parent_id, runs)
+    folder = args.out / parent_id
+    section = studies.curve_section(runs, client, folder=folder)
+    html_path, md_path = studies.write_section(client, parent_id, folder, "learning_curve",
+                                               "Learning curve", section)
+    print(section[1].split("\n\n")[2])  # the verdicts
+    print(f"wrote {html_path}\nwrote {md_path}\nlogged both to run {parent_id} (study/)")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

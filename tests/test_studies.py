@@ -1,0 +1,115 @@
+"""Study verdicts, derived from numbers: thresholds, sentences, subsets, the fraud baseline."""
+
+import math
+
+import numpy as np
+import pytest
+
+from initreg import data
+from initreg.config import ConfigError, mlp_dims
+from initreg.studies import (
+    EXPLODED_ABOVE,
+    VANISHED_BELOW,
+    CurvePoint,
+    DepthRow,
+    baseline_accuracy,
+    curve_verdict,
+    depth_verdict,
+    init_label,
+    init_sentence,
+    reg_label,
+    train_subset,
+)
+
+
+def row(init, depth, act_first, act_last, dev=0.9, status="finished", grad=0.1, sym=0.5):
+    return DepthRow("id", init, depth, 50, status, act_first, act_last, grad, sym, dev, "logged")
+
+
+@pytest.mark.parametrize(("ratio", "verdict"), [
+    (VANISHED_BELOW / 2, "vanished"), (VANISHED_BELOW * 2, "stable"), (1.0, "stable"),
+    (EXPLODED_ABOVE / 2, "stable"), (EXPLODED_ABOVE * 2, "exploded"), (math.inf, "exploded"),
+    (0.0, "vanished"), (math.nan, "unknown"),
+])
+def test_depth_verdict_thresholds(ratio, verdict):
+    assert depth_verdict(ratio) == verdict
+
+
+def test_sentences_are_derived_from_the_deepest_run():
+    rows = [row("he", 2, 1.0, 0.9), row("he", 20, 1.0, 0.5)]
+    verdict, text = init_sentence("he", rows)
+    assert verdict == "stable" and "0.5 x that of layer 1" in text and "depth 20" in text
+    verdict, text = init_sentence("x", [row("x", 2, 1.0, 0.5), row("x", 20, 1.0, 1e-4)])
+    assert verdict == "vanished" and "0.0001 x" in text
+    verdict, text = init_sentence("y", [row("y", 2, 1.0, 50.0),
+                                        row("y", 20, 1.0, 1e30, dev=math.nan, status="diverged")])
+    assert verdict == "exploded" and "diverged at depth 20" in text and "recovered" not in text
+
+
+def test_zeros_sentence_names_the_symmetry():
+    verdict, text = init_sentence("zeros", [row("zeros", d, 0.0, 0.0, 0.5, sym=0.0)
+                                            for d in (2, 20)])
+    assert verdict == "vanished" and "symmetry_l1 = 0" in text and "never broken" in text
+
+
+def test_a_recovered_vanished_start_is_said():
+    _, text = init_sentence("lecun", [row("lecun", 2, 1.0, 0.5, 0.96),
+                                      row("lecun", 20, 1.0, 1e-3, 0.97)])
+    assert "recovered at depth 20" in text
+
+
+def points(train, dev, ms=(20, 40, 80, 200)):
+    return [CurvePoint("c", m / 200, m, t, d, "finished") for m, t, d in zip(ms, train, dev,
+                                                                               strict=True)]
+
+
+def test_curve_verdicts():
+    closing = curve_verdict(points([0.0, 0.02, 0.04, 0.05], [0.3, 0.2, 0.15, 0.1]), 0.05, 0.02)
+    assert closing.startswith("variance that more data would fix")
+    flat = curve_verdict(points([0.0, 0.0, 0.0, 0.0], [0.2, 0.2, 0.21, 0.2]), 0.05, 0.02)
+    assert flat.startswith("variance that more data of this kind does not close")
+    closed = curve_verdict(points([0.0, 0.03, 0.05, 0.06], [0.3, 0.1, 0.07, 0.07]), 0.05, 0.02)
+    assert closed.startswith("the variance is gone")
+    biased = curve_verdict(points([0.2, 0.2, 0.2, 0.2], [0.21, 0.2, 0.21, 0.2]), 0.05, 0.02)
+    assert "no variance problem" in biased and "avoidable bias" in biased
+    assert "no verdict" in curve_verdict(points([0.1], [0.2], ms=(20,)), 0.05, 0.02)
+
+
+def test_train_subset_is_stratified_nested_and_seeded():
+    ds = data.load_football()
+    frac = {f: train_subset(ds, f, seed=0) for f in (0.1, 0.4, 1.0)}
+    assert frac[1.0] is ds
+    m = ds.Y_train.shape[1]
+    assert frac[0.1].X_train.shape[1] == pytest.approx(0.1 * m, abs=2)
+    assert frac[0.1].Y_train.mean() == pytest.approx(ds.Y_train.mean(), abs=0.05)
+    small = {tuple(c) for c in frac[0.1].X_train.T}
+    assert small <= {tuple(c) for c in frac[0.4].X_train.T}  # nested
+    again = train_subset(ds, 0.1, seed=0)
+    np.testing.assert_array_equal(again.X_train, frac[0.1].X_train)
+    other = train_subset(ds, 0.1, seed=1)
+    assert not np.array_equal(other.X_train, frac[0.1].X_train)
+    np.testing.assert_array_equal(frac[0.1].X_dev, ds.X_dev)
+
+
+@pytest.mark.parametrize("bad", [0, -0.1, 1.5, True])
+def test_train_subset_refuses_bad_fractions(bad):
+    with pytest.raises(ConfigError, match=r"data.train_fraction=.* allowed: a number in \(0, 1\]"):
+        train_subset(data.load_football(), bad, seed=0)
+
+
+def test_labels():
+    assert init_label("random", 0.01) == "random x0.01" and init_label("he", 10.0) == "he"
+    assert reg_label(0.0, 1.0) == "no regularization"
+    assert reg_label(0.7, 1.0) == "lambd=0.7" and reg_label(0, 0.86) == "keep_prob=0.86"
+
+
+def test_mlp_dims():
+    assert mlp_dims(2, 50, 3) == [2, 50, 50, 50, 1]
+    assert mlp_dims(12, 5, 0) == [12, 1]
+    assert mlp_dims(2, 5, -1)[1] < 1  # refused by validate, in one line
+
+
+def test_fraud_baseline_is_the_share_of_legitimate_transactions():
+    ds = data.load_fraud()
+    assert baseline_accuracy(ds) == pytest.approx(1 - ds.Y_dev.sum() / ds.Y_dev.size)
+    assert 0.97 < baseline_accuracy(ds) < 0.99
