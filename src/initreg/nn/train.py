@@ -43,6 +43,9 @@ def _check_divergence(i: int, cost: float, cost0: float, factor: float | None, p
             raise DivergenceError(i, cost, f"parameter {name} is not finite")
 
 
+GUARD_EVERY = 10  # between log points, the cost is checked for divergence every this many steps
+
+
 def train(
     model,
     X: np.ndarray,
@@ -62,7 +65,13 @@ def train(
     None trains without dropout. Every ``log_every`` iterations, and at the last, the cost is
     recorded, the run is checked for divergence (a non-finite cost or parameter, or a cost above
     ``divergence_factor`` x the cost at iteration 0, which raises ``DivergenceError``), and
-    ``callback(iteration, cost, model)`` is called.
+    ``callback(iteration, cost, model)`` is called. Between log points the cost is checked every
+    ``GUARD_EVERY`` iterations (every iteration for a model without a fast path), so a diverging
+    run stops within a few steps.
+
+    A ``Network`` trains through its buffer-reusing step (``Network._trainer``), which skips the
+    cost on the other iterations; any other model (or a subclass overriding ``cost_and_grads``)
+    through ``cost_and_grads``. Both give the same parameters.
     """
     if learning_rate <= 0:
         raise ValueError(f"learning_rate={learning_rate!r} is not allowed; allowed: > 0")
@@ -71,23 +80,36 @@ def train(
     history = History()
     start = time.perf_counter()
     params = model.params
+    trainer = getattr(model, "_trainer", None)
+    step = trainer(X, Y) if trainer is not None else None
+    fast = step is not None
+    if not fast:
+        def step(step_rng, need_cost):
+            return model.cost_and_grads(X, Y, rng=step_rng)
     cost0 = None
+    last = num_iterations - 1
     for i in range(num_iterations):
-        cost, grads = model.cost_and_grads(X, Y, rng=_rng_for(rng, i))
+        log_now = i % log_every == 0 or i == last
+        cost, grads = step(_rng_for(rng, i), log_now or i % GUARD_EVERY == 0)
         if cost0 is None:
             cost0 = cost
-        # Scalar checks every iteration (cheap); the parameter scan only at log points.
-        if not math.isfinite(cost) or (
+        # Scalar checks whenever there is a cost (cheap); the parameter scan only at log points.
+        if cost is not None and (not math.isfinite(cost) or (
             divergence_factor is not None and cost > divergence_factor * cost0
-        ):
+        )):
             _check_divergence(i, cost, cost0, divergence_factor, params)
-        if i % log_every == 0 or i == num_iterations - 1:
+        if log_now:
             _check_divergence(i, cost, cost0, divergence_factor, params)
             history.iterations.append(i)
             history.costs.append(cost)
             if callback is not None:
                 callback(i, cost, model)
-        for name, g in grads.items():
-            params[name] -= learning_rate * g
+        if fast:  # the step's own buffers: scale in place, then subtract (same rounding)
+            for name, g in grads.items():
+                np.multiply(learning_rate, g, out=g)
+                np.subtract(params[name], g, out=params[name])
+        else:
+            for name, g in grads.items():
+                params[name] -= learning_rate * g
     history.seconds = time.perf_counter() - start
     return history

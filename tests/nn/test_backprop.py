@@ -1,0 +1,167 @@
+"""The buffer-reusing, blocked backprop against an independent plain NumPy implementation."""
+
+import numpy as np
+import pytest
+
+from initreg.gradcheck import gradient_check, model_objective
+from initreg.nn import DivergenceError, Network, backprop, train
+
+
+def plain_cost_and_grads(params, X, Y, lambd=0.0, keep_prob=1.0, rng=None):
+    """The course's arithmetic written out with fresh arrays: the oracle."""
+    L = len(params) // 2
+    m = X.shape[1]
+    A, acts, masks = X, [X], [None]
+    for l in range(1, L):  # noqa: E741
+        A = np.maximum(0.0, params[f"W{l}"] @ A + params[f"b{l}"])
+        if rng is not None and keep_prob < 1.0:
+            D = rng.random(A.shape) < keep_prob
+            A = A * D / keep_prob
+            masks.append(D)
+        acts.append(A)
+    Z = params[f"W{L}"] @ A + params[f"b{L}"]
+    loss = np.maximum(Z, 0.0) - Y * Z + np.log1p(np.exp(-np.abs(Z)))
+    cost = loss.sum() / m + lambd / (2 * m) * sum(
+        np.sum(np.square(params[f"W{l}"])) for l in range(1, L + 1))  # noqa: E741
+    dZ = (1.0 / m) * (1.0 / (1.0 + np.exp(-Z)) - Y)
+    grads = {}
+    for l in range(L, 0, -1):  # noqa: E741
+        grads[f"W{l}"] = dZ @ acts[l - 1].T + (lambd / m) * params[f"W{l}"]
+        grads[f"b{l}"] = dZ.sum(axis=1, keepdims=True)
+        if l > 1:
+            dA = params[f"W{l}"].T @ dZ
+            if rng is not None and keep_prob < 1.0:
+                dA = dA * masks[l - 1] / keep_prob
+            dZ = dA * (acts[l - 1] > 0)
+    return cost, grads
+
+
+def _data(n_x, m, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_x, m))
+    Y = (X[0:1] + 0.5 * rng.normal(size=(1, m)) > 0).astype(float)
+    return X, Y
+
+
+@pytest.mark.parametrize(("lambd", "keep_prob"), [(0.0, 1.0), (0.7, 1.0), (0.0, 0.8)])
+def test_small_batches_give_the_plain_arithmetic_bit_for_bit(lambd, keep_prob):
+    X, Y = _data(3, 211)
+    net = Network([3, 20, 3, 1], lambd=lambd, keep_prob=keep_prob, seed=2)
+    cost, grads = net.cost_and_grads(X, Y, rng=np.random.default_rng(5))
+    ref_cost, ref = plain_cost_and_grads(net.params, X, Y, lambd, keep_prob,
+                                         np.random.default_rng(5))
+    assert cost == ref_cost
+    for name in net.params:
+        np.testing.assert_array_equal(grads[name], ref[name], err_msg=name)
+
+
+# [30, 9, 31, 1]: the inputs of layers 1 and 3 carry the bias row (padded to 32 rows), layer 2's
+# does not; [5, 9, 4, 1]: no layer does.
+@pytest.mark.parametrize("dims", [[5, 9, 4, 1], [30, 9, 31, 1]])
+@pytest.mark.parametrize(("lambd", "keep_prob"), [(0.0, 1.0), (0.3, 1.0), (0.0, 0.7)])
+def test_blocked_gradient_equals_the_plain_one_to_rounding(lambd, keep_prob, dims, monkeypatch):
+    monkeypatch.setattr(backprop, "BLOCK_ELEMENTS", max(dims[1:]) * 1000)  # ~1000 columns a block
+    m = backprop.BLOCK_MIN_EXAMPLES + 1001  # 10 blocks of 919-920 columns
+    X, Y = _data(dims[0], m, seed=1)
+    net = Network(dims, lambd=lambd, keep_prob=keep_prob, seed=3)
+    ws = backprop.workspace(net.layer_dims, X, Y, np.float64)
+    assert isinstance(ws, backprop.BlockedWorkspace) and len(ws.bounds) == 10
+    cost, grads = net.cost_and_grads(X, Y, rng=np.random.default_rng(9))
+    ref_cost, ref = plain_cost_and_grads(net.params, X, Y, lambd, keep_prob,
+                                         np.random.default_rng(9))
+    assert cost == pytest.approx(ref_cost, rel=1e-13)
+    for name in net.params:
+        np.testing.assert_allclose(grads[name], ref[name], rtol=1e-11, atol=1e-16,
+                                   err_msg=name)
+
+
+def test_blocked_gradient_is_deterministic_and_needs_no_cost():
+    X, Y = _data(4, 3 * backprop.BLOCK_MIN_EXAMPLES, seed=4)
+    net = Network([4, 16, 1], seed=0)
+    c1, g1 = net.cost_and_grads(X, Y)
+    c2, g2 = net.cost_and_grads(X, Y)
+    step = net._trainer(X, Y)
+    c3, g3 = step(None, False)
+    assert c1 == c2 and c3 is None
+    for name in net.params:
+        np.testing.assert_array_equal(g1[name], g2[name])
+        np.testing.assert_array_equal(g1[name], g3[name])
+
+
+class ThroughCostAndGrads(Network):
+    """Overrides cost_and_grads (without changing it), so train takes the generic path."""
+
+    def cost_and_grads(self, X, Y, rng=None):
+        return super().cost_and_grads(X, Y, rng=rng)
+
+
+@pytest.mark.parametrize("keep_prob", [1.0, 0.86])
+def test_the_fast_training_step_gives_the_generic_loops_parameters(keep_prob):
+    X, Y = _data(2, 150, seed=6)
+    fast, generic = (cls([2, 10, 3, 1], keep_prob=keep_prob, lambd=0.1, seed=1)
+                     for cls in (Network, ThroughCostAndGrads))
+    assert fast._trainer(X, Y) is not None and generic._trainer(X, Y) is None
+    h1 = train(fast, X, Y, learning_rate=0.3, num_iterations=250, log_every=50,
+               rng=np.random.default_rng(0))
+    h2 = train(generic, X, Y, learning_rate=0.3, num_iterations=250, log_every=50,
+               rng=np.random.default_rng(0))
+    assert h1.iterations == h2.iterations and h1.costs == h2.costs
+    for name in fast.params:
+        np.testing.assert_array_equal(fast.params[name], generic.params[name])
+
+
+def test_divergence_is_caught_between_log_points():
+    X, Y = _data(2, 40)
+    net = Network([2, 8, 1], seed=0)
+    with pytest.raises(DivergenceError) as err:
+        train(net, X, Y, learning_rate=1e4, num_iterations=900, log_every=1000,
+              divergence_factor=10)
+    assert 0 < err.value.iteration < 899  # stopped by the guard, not at the last iteration
+
+
+def test_float32_training_is_close_to_float64():
+    X, Y = _data(3, 300, seed=7)
+    nets = {d: Network([3, 12, 4, 1], seed=5, dtype=d) for d in ("float64", "float32")}
+    np.testing.assert_allclose(nets["float32"].params["W1"], nets["float64"].params["W1"],
+                               rtol=1e-7)
+    hist = {d: train(n, X, Y, learning_rate=0.1, num_iterations=300, log_every=100)
+            for d, n in nets.items()}
+    assert all(p.dtype == np.float32 for p in nets["float32"].params.values())
+    np.testing.assert_allclose(hist["float32"].costs, hist["float64"].costs, rtol=1e-4)
+    for name, p in nets["float64"].params.items():
+        np.testing.assert_allclose(nets["float32"].params[name], p, rtol=1e-3, atol=1e-4)
+    agree = (nets["float32"].predict(X) == nets["float64"].predict(X)).mean()
+    assert agree > 0.99
+
+
+def test_float32_blocked_gradient_is_close_to_float64():
+    X, Y = _data(4, backprop.BLOCK_MIN_EXAMPLES + 500, seed=8)
+    g64 = Network([4, 8, 1], seed=1).cost_and_grads(X, Y)[1]
+    g32 = Network([4, 8, 1], seed=1, dtype="float32").cost_and_grads(X, Y)[1]
+    for name in g64:
+        assert g32[name].dtype == np.float32
+        np.testing.assert_allclose(g32[name], g64[name], rtol=1e-3, atol=1e-6)
+
+
+def test_gradient_checking_refuses_float32():
+    X, Y = _data(2, 10)
+    net = Network([2, 3, 1], dtype="float32")
+    with pytest.raises(TypeError, match="float32"):
+        gradient_check(model_objective(net, X, Y), net.params)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"dtype": "float16"}, r"dtype='float16' is not allowed; allowed: float64, float32"),
+])
+def test_bad_dtype_is_refused_in_one_line(kwargs, message):
+    with pytest.raises(ValueError, match=message) as err:
+        Network([2, 3, 1], **kwargs)
+    assert "\n" not in str(err.value)
+
+
+def test_data_of_the_wrong_shape_is_refused_in_one_line():
+    net = Network([3, 4, 1])
+    with pytest.raises(ValueError, match=r"X has shape \(2, 5\); allowed: \(3, m\)"):
+        net.cost_and_grads(np.zeros((2, 5)), np.zeros((1, 5)))
+    with pytest.raises(ValueError, match=r"Y has shape \(5,\)"):
+        net.cost_and_grads(np.zeros((3, 5)), np.zeros(5))
