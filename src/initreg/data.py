@@ -199,7 +199,7 @@ CIRCLES_BAYES_ERROR = 0.0228
 def load_circles(split_seed: int = 0) -> Dataset:
     """The course's Initialization data: two noisy concentric circles, 2 features.
 
-    train: the course's 300 examples, ``make_circles(300, noise=.05)`` after ``np.random.seed(1)``
+    train: the course's 300 examples, ``make_circles(300, noise=.05)`` after the global seed 1
     (the same draw as ``random_state=RandomState(1)``). The course's test set (100 examples,
     seed 2) is cut in stratified halves by ``default_rng(split_seed)``: dev and test together are
     exactly the published test set.

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 CONVENTIONS = ("default", "course")
-COURSE_MASK_SEED = 1  # the Regularization assignment calls np.random.seed(1) in every forward pass
+COURSE_MASK_SEED = 1  # the Regularization assignment re-seeds NumPy with 1 in every forward pass
 
 Rng = np.random.Generator | np.random.RandomState
 MaskRng = Rng | Callable[[int], Rng]
