@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 
 JOBS ?= -1
 DATA ?= football
+# BLAS threads per sweep job: parallel jobs with threaded BLAS oversubscribe the cores
+BLAS_THREADS ?= 1
 HOST ?= 127.0.0.1
 PORT ?= 5000
 STORE ?= sqlite:///mlruns/mlflow.db
@@ -31,7 +33,7 @@ lint: setup
 	$(VENV)/bin/ruff check src pipelines tests
 
 sweep: setup  ## init x lambd x keep_prob (27 runs) on DATA, JOBS parallel workers (-1 = all cores)
-	$(PY) pipelines/train.py -m experiment=default_sweep data=$(DATA) $(if $(filter fraud,$(DATA)),model=fraud) hydra.launcher.n_jobs=$(JOBS) resume=true
+	OPENBLAS_NUM_THREADS=$(BLAS_THREADS) OMP_NUM_THREADS=$(BLAS_THREADS) $(PY) pipelines/train.py -m experiment=default_sweep data=$(DATA) $(if $(filter fraud,$(DATA)),model=fraud) hydra.launcher.n_jobs=$(JOBS) resume=true
 
 ui: setup  ## the MLflow UI over the project's store, on 127.0.0.1 unless HOST says otherwise
 	@bash scripts/warn-host.sh $(HOST)
