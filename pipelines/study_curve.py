@@ -11,16 +11,10 @@ parent run (study/), and logs the curves on the parent too (``lc_train_error/<co
 ``lc_dev_error/<config>``, step = m).
 """
 
-import argparse
 import math
 import sys
-import time
-from pathlib import Path
 
 from initreg import studies, tracking
-from initreg.callbacks import read_parent
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def log_curves(client, parent_id: str, runs) -> None:
@@ -36,15 +30,9 @@ def log_curves(client, parent_id: str, runs) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("overrides", nargs="*", help="Hydra overrides for the sweep")
-    ap.add_argument("--sweep", default=None, help="report on this parent run; no new sweep")
-    ap.add_argument("--jobs", type=int, default=-1, help="parallel jobs (-1: every core)")
+    ap = studies.study_parser(__doc__.splitlines()[0])
     ap.add_argument("--from-experiment", default="football",
                     help="where to find the latest sweep's best regularization")
-    ap.add_argument("--out", type=Path, default=ROOT / "reports", help="reports folder")
-    ap.add_argument("--multirun", type=Path, default=ROOT / "multirun",
-                    help="where the sweep folder is made")
     args = ap.parse_args(argv)
     client = tracking.client(tracking.resolve_uri(None))
     status = 0
@@ -53,10 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         lambd, keep_prob, note = studies.best_regularization(client, args.from_experiment)
         print(f"regularization: {note}")
         regs = f"reg={{lambd:0.0,keep_prob:1.0}},{{lambd:{lambd},keep_prob:{keep_prob}}}"
-        sweep_dir = args.multirun / "learning_curve" / time.strftime("%Y-%m-%d_%H-%M-%S")
-        status = studies.run_sweep("learning_curve", [regs, *args.overrides], sweep_dir,
-                                   args.jobs)
-        parent = read_parent(sweep_dir)
+        status, parent = studies.launch("learning_curve", [regs, *args.overrides],
+                                        args.multirun, args.jobs)
         if parent is None:
             print("error: the sweep wrote no parent run; nothing to report", file=sys.stderr)
             return status or 1

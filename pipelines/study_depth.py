@@ -9,33 +9,18 @@ the sweep's parent run (artifacts: study/). Runs that diverge or fail the gate d
 sweep; their statistics at initialisation are recomputed from their config.
 """
 
-import argparse
 import sys
-import time
-from pathlib import Path
 
 from initreg import studies, tracking
-from initreg.callbacks import read_parent
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("overrides", nargs="*", help="Hydra overrides for the sweep")
-    ap.add_argument("--sweep", default=None, help="report on this parent run; no new sweep")
-    ap.add_argument("--jobs", type=int, default=-1, help="parallel jobs (-1: every core)")
-    ap.add_argument("--out", type=Path, default=ROOT / "reports", help="reports folder")
-    ap.add_argument("--multirun", type=Path, default=ROOT / "multirun",
-                    help="where the sweep folder is made")
-    args = ap.parse_args(argv)
+    args = studies.study_parser(__doc__.splitlines()[0]).parse_args(argv)
     client = tracking.client(tracking.resolve_uri(None))
     status = 0
     parent_id = args.sweep
     if parent_id is None:
-        sweep_dir = args.multirun / "depth_study" / time.strftime("%Y-%m-%d_%H-%M-%S")
-        status = studies.run_sweep("depth_study", args.overrides, sweep_dir, args.jobs)
-        parent = read_parent(sweep_dir)
+        status, parent = studies.launch("depth_study", args.overrides, args.multirun, args.jobs)
         if parent is None:
             print("error: the sweep wrote no parent run; nothing to report", file=sys.stderr)
             return status or 1

@@ -8,6 +8,7 @@ Every verdict is derived from the numbers with the thresholds stated in this mod
 written by hand. The HTML fragments are self-contained (PNGs as base64 data URIs).
 """
 
+import argparse
 import base64
 import dataclasses
 import html
@@ -16,6 +17,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -527,6 +529,27 @@ def run_sweep(experiment: str, overrides: list[str], sweep_dir: Path, jobs: int)
            f"hydra.sweep.dir={sweep_dir}", *overrides]
     print("$ " + " ".join(cmd[1:]), flush=True)
     return subprocess.run(cmd, env=env, check=False).returncode
+
+
+def study_parser(description: str) -> argparse.ArgumentParser:
+    """The command line shared by the study commands (``pipelines/study_*.py``)."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("overrides", nargs="*", help="Hydra overrides for the sweep")
+    ap.add_argument("--sweep", default=None, help="report on this parent run; no new sweep")
+    ap.add_argument("--jobs", type=int, default=-1, help="parallel jobs (-1: every core)")
+    ap.add_argument("--out", type=Path, default=ROOT / "reports", help="reports folder")
+    ap.add_argument("--multirun", type=Path, default=ROOT / "multirun",
+                    help="where the sweep folder is made")
+    return ap
+
+
+def launch(experiment: str, overrides: list[str], multirun: Path, jobs: int):
+    """Run the study's sweep; ``(exit status, parent-run dict or None)``."""
+    sweep_dir = multirun / experiment / time.strftime("%Y-%m-%d_%H-%M-%S")
+    status = run_sweep(experiment, overrides, sweep_dir, jobs)
+    from initreg.callbacks import read_parent
+
+    return status, read_parent(sweep_dir)
 
 
 def latest_parent(client, experiment: str):
