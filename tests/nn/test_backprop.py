@@ -165,3 +165,51 @@ def test_data_of_the_wrong_shape_is_refused_in_one_line():
         net.cost_and_grads(np.zeros((2, 5)), np.zeros((1, 5)))
     with pytest.raises(ValueError, match=r"Y has shape \(5,\)"):
         net.cost_and_grads(np.zeros((3, 5)), np.zeros(5))
+
+
+def test_threads_share_the_blocks_and_change_no_bits(monkeypatch):
+    monkeypatch.setattr(backprop, "BLOCK_ELEMENTS", 16 * 700)  # 17 blocks, 8 groups
+    X, Y = _data(6, backprop.BLOCK_MIN_EXAMPLES + 3000, seed=10)
+    results = {}
+    for threads in (1, 2, 3):
+        net = Network([6, 16, 5, 1], lambd=0.2, keep_prob=0.9, seed=4, threads=threads)
+        ws = backprop.workspace(net.layer_dims, X, Y, np.float64, threads)
+        assert len(ws.buffers) == threads and len(ws.groups) == backprop.GROUPS
+        results[threads] = net.cost_and_grads(X, Y, rng=np.random.default_rng(3))
+    for threads in (2, 3):
+        assert results[threads][0] == results[1][0]
+        for name, g in results[1][1].items():
+            np.testing.assert_array_equal(results[threads][1][name], g, err_msg=name)
+    ref_cost, ref = plain_cost_and_grads(net.params, X, Y, 0.2, 0.9, np.random.default_rng(3))
+    assert results[2][0] == pytest.approx(ref_cost, rel=1e-13)
+    for name in ref:
+        np.testing.assert_allclose(results[2][1][name], ref[name], rtol=1e-11, atol=1e-16)
+
+
+def test_the_blas_gets_its_threads_back_after_a_threaded_step():
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return sorted(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+    before = blas_threads()
+    X, Y = _data(3, backprop.BLOCK_MIN_EXAMPLES + 10, seed=11)
+    Network([3, 4, 1], threads=2).cost_and_grads(X, Y)
+    assert blas_threads() == before
+
+
+def test_an_error_in_a_worker_thread_reaches_the_caller():
+    from initreg.nn.threads import StepThreads
+
+    def fn(t):
+        if t == 1:
+            raise FloatingPointError("in thread 1")
+
+    with pytest.raises(FloatingPointError, match="in thread 1"):
+        StepThreads(2).run(fn, 2)
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, True, "2"])
+def test_bad_thread_counts_are_refused_in_one_line(threads):
+    with pytest.raises(ValueError, match=r"threads=.* is not allowed; allowed: an integer >= 1"):
+        Network([2, 3, 1], threads=threads)

@@ -14,22 +14,27 @@ What changes is where the numbers live and what is not computed:
   rounding per element, like the matrix product) instead of a slow rank-1 matrix product.
 
 Large batches are cut into column blocks (about ``BLOCK_ELEMENTS`` activations of the widest
-layer, a few MiB): each block runs forward and backward while its activations are still in the
-cache, and there are no whole-batch temporaries; ``dW`` is summed over the blocks in order. The
-bias rides in the matrix products where that is cheap (a row of ones under a layer's input,
-``[W | b] [A; 1]``, padded with zero rows to a multiple of 32, which the BLAS kernels prefer), so
-the bias add and the ``db`` sum are not separate passes; where padding would cost more than the
-two passes it saves (a 64-row input would become 96), the bias is added and summed separately.
-Only the order of the sums over examples differs from the small-batch path (the same gradient to
-rounding, deterministic); dropout masks are drawn for the whole batch first, in the unblocked
-order, so they are the masks the small-batch path would draw. (Threads sharing the blocks were
-tried: the GIL hand-offs ate the gain; the BLAS's own threads do better.)
+layer, a few MiB): each block runs forward and backward on its own buffers, and there are no
+whole-batch temporaries. The blocks are shared between threads (``initreg.nn.threads``: as many
+as the BLAS uses, each block's matrix products on one BLAS thread), so the element-wise passes,
+which NumPy runs on one core, use every core too. ``dW`` is summed over the blocks of each of
+``GROUPS`` consecutive groups in order, then over the groups in order, so the gradient does not
+depend on the number of threads. The bias rides in the matrix products where that is cheap (a
+row of ones under a layer's input, ``[W | b] [A; 1]``, padded with zero rows to a multiple of 32,
+which the BLAS kernels prefer), so the bias add and the ``db`` sum are not separate passes; where
+padding would cost more than the two passes it saves (a 64-row input would become 96), the bias
+is added and summed separately. Only the order of the sums over examples differs from the
+small-batch path (the same gradient to rounding, deterministic); dropout masks are drawn for the
+whole batch first, in the unblocked order, so they are the masks the small-batch path would draw.
 """
 
 import numpy as np
 
+from initreg.nn.threads import StepThreads
+
 BLOCK_MIN_EXAMPLES = 8192  # up to this many examples, one block and the course's exact arithmetic
 BLOCK_ELEMENTS = 1 << 20  # activations of the widest layer per block (8 MiB of float64)
+GROUPS = 8  # blocks are summed in this many groups, so threads (up to 8) change no bits
 MASK_DRAW_ELEMENTS = 1 << 18  # dropout masks are drawn this many numbers at a time
 
 def check_data(layer_dims, X: np.ndarray, Y: np.ndarray, dtype):
@@ -43,12 +48,13 @@ def check_data(layer_dims, X: np.ndarray, Y: np.ndarray, dtype):
     return X, Y
 
 
-def workspace(layer_dims, X: np.ndarray, Y: np.ndarray, dtype):
-    """The buffers for gradients over ``(X, Y)``: blocked when there are many examples."""
+def workspace(layer_dims, X: np.ndarray, Y: np.ndarray, dtype, threads: int | None = None):
+    """The buffers for gradients over ``(X, Y)``: blocked (over ``threads``) when there are many
+    examples."""
     X, Y = check_data(layer_dims, X, Y, np.dtype(dtype))
     if X.shape[1] <= BLOCK_MIN_EXAMPLES:
         return Workspace(layer_dims, X, Y)
-    return BlockedWorkspace(layer_dims, X, Y)
+    return BlockedWorkspace(layer_dims, X, Y, threads)
 
 
 def gradients(ws, weights, biases, lambd: float, keep_prob, rng, grads, need_cost: bool = True):
@@ -170,13 +176,35 @@ def _pairs(seq):
     return zip(seq[:-1], seq[1:], strict=True)
 
 
+class _BlockBuffers:
+    """One thread's buffers for a block of up to ``width`` columns."""
+
+    def __init__(self, dims, rows, width: int, dtype):
+        L = len(dims) - 1
+        self.A = [None]
+        for l in range(1, L):  # noqa: E741
+            A = np.zeros((rows[l], width), dtype)
+            if rows[l] > dims[l]:
+                A[dims[l]] = 1.0  # the ones row that carries the next layer's bias
+            self.A.append(A)
+        self.ZL = np.empty((1, width), dtype)
+        self.dA = [None] + [np.empty((n, width), dtype) for n in dims[1:L]]
+        self.active = [None] + [np.empty((n, width), bool) for n in dims[1:L]]
+        self.loss = np.empty((1, width), dtype)
+        self.tmp = [None] + [np.empty((dims[l], rows[l - 1]), dtype)
+                             for l in range(1, L + 1)]  # noqa: E741
+
+
 class BlockedWorkspace:
     """Buffers for a large ``(X, Y)`` cut in column blocks, reused by every call.
 
-    X: (n_x, m); Y: (1, m), already of the parameters' dtype.
+    X: (n_x, m); Y: (1, m), already of the parameters' dtype. threads: how many threads share
+    the blocks (None: as many as the BLAS uses; see ``initreg.nn.threads``). The blocks fall into
+    ``GROUPS`` consecutive groups, each summed in order into its own ``dW``, and the groups are
+    summed in order: the gradient is the same bits whatever the number of threads.
     """
 
-    def __init__(self, layer_dims, X: np.ndarray, Y: np.ndarray):
+    def __init__(self, layer_dims, X: np.ndarray, Y: np.ndarray, threads: int | None = None):
         self.m = m = X.shape[1]
         self.dims = dims = list(layer_dims)
         dtype, L = X.dtype, len(dims) - 1
@@ -184,6 +212,9 @@ class BlockedWorkspace:
         edges = np.linspace(0, m, n_blocks + 1).round().astype(int)
         self.bounds = list(_pairs(edges.tolist()))
         width = max(e - s for s, e in self.bounds)
+        n_groups = min(GROUPS, n_blocks)
+        cuts = np.linspace(0, n_blocks, n_groups + 1).round().astype(int).tolist()
+        self.groups = [range(a, b) for a, b in _pairs(cuts)]
         # rows[l]: rows of layer l+1's input buffer: n_l, or n_l + a row of ones + zero padding.
         self.rows = [_input_rows(n) for n in dims[:L]]
         self.X = []  # each block's input (with its ones row), contiguous, made once
@@ -194,25 +225,18 @@ class BlockedWorkspace:
                 Xb[dims[0]] = 1.0
             self.X.append(Xb)
         self.Y = [np.ascontiguousarray(Y[:, s:e]) for s, e in self.bounds]
-        self.A = [None]
-        for l in range(1, L):  # noqa: E741
-            A = np.zeros((self.rows[l], width), dtype)
-            if self.rows[l] > dims[l]:
-                A[dims[l]] = 1.0
-            self.A.append(A)
-        self.ZL = np.empty((1, width), dtype)
-        self.dA = [None] + [np.empty((n, width), dtype) for n in dims[1:L]]
-        self.active = [None] + [np.empty((n, width), bool) for n in dims[1:L]]
-        self.loss = np.empty((1, width), dtype)
+        self.pool = StepThreads(threads)
+        self.buffers = [_BlockBuffers(dims, self.rows, width, dtype)
+                        for _ in range(min(self.pool.count, n_groups))]
         shapes = [None] + [(dims[l], self.rows[l - 1]) for l in range(1, L + 1)]  # noqa: E741
         self.Wb = [None] + [np.zeros(shape, dtype) for shape in shapes[1:]]  # [W | b | 0]
-        self.g = [None] + [np.empty(shape, dtype) for shape in shapes[1:]]  # [dW | db | 0]
-        self.tmp = [None] + [np.empty(shape, dtype) for shape in shapes[1:]]
-        self.db = [None] + [np.empty((n, 1), dtype) for n in dims[1:]]  # db of plain layers
-
-    def _folded(self, l: int) -> bool:  # noqa: E741
-        """Does layer l's bias ride in its matrix product?"""
-        return self.rows[l - 1] > self.dims[l - 1]
+        # per group: [dW | db | 0] and the db of plain layers; then their sums over the groups
+        self.g = [None] + [np.empty((n_groups, *shape), dtype) for shape in shapes[1:]]
+        self.db = [None] + [np.empty((n_groups, n, 1), dtype) for n in dims[1:]]
+        self.g_sum = [None] + [np.empty(shape, dtype) for shape in shapes[1:]]
+        self.db_sum = [None] + [np.empty((n, 1), dtype) for n in dims[1:]]
+        self.loss_parts = np.zeros(n_blocks)
+        self.folded = [None] + [self.rows[l - 1] > dims[l - 1] for l in range(1, L + 1)]  # noqa: E741
 
     def _draw_masks(self, keep_prob, rng):
         """The dropout masks of every hidden layer for the whole batch, in the unblocked order."""
@@ -233,18 +257,40 @@ class BlockedWorkspace:
     def run(self, weights, biases, keep_prob, rng, grads, need_cost):
         """Forward and backward over every block; returns the loss sum (0 without cost)."""
         L, dims = len(self.dims) - 1, self.dims
-        Wb, g, db = self.Wb, self.g, self.db
-        folded = [None] + [self._folded(l) for l in range(1, L + 1)]  # noqa: E741
         for l in range(1, L + 1):  # noqa: E741
-            Wb[l][:, :dims[l - 1]] = weights[l]
-            if folded[l]:
-                Wb[l][:, dims[l - 1]:dims[l - 1] + 1] = biases[l]
+            self.Wb[l][:, :dims[l - 1]] = weights[l]
+            if self.folded[l]:
+                self.Wb[l][:, dims[l - 1]:dims[l - 1] + 1] = biases[l]
         masks = self._draw_masks(keep_prob, rng) if keep_prob is not None else None
+        n_threads = len(self.buffers)
+
+        def work(t: int) -> None:
+            for j in range(t, len(self.groups), n_threads):
+                self._group(j, self.buffers[t], weights, biases, keep_prob, masks, need_cost)
+
+        self.pool.run(work, n_threads)
+        for l in range(1, L + 1):  # noqa: E741
+            n_prev = dims[l - 1]
+            g = np.sum(self.g[l], axis=0, out=self.g_sum[l])  # the groups in order
+            grads[f"W{l}"][...] = g[:, :n_prev]
+            if self.folded[l]:
+                grads[f"b{l}"][...] = g[:, n_prev:n_prev + 1]
+            else:
+                grads[f"b{l}"][...] = np.sum(self.db[l], axis=0, out=self.db_sum[l])
+        return float(self.loss_parts.sum()) if need_cost else 0.0
+
+    def _group(self, j: int, buf: _BlockBuffers, weights, biases, keep_prob, masks,
+               need_cost) -> None:
+        """Forward and backward over group j's blocks, summing into group j's gradient slots."""
+        L, dims, Wb, folded = len(self.dims) - 1, self.dims, self.Wb, self.folded
+        g = [None] + [gl[j] for gl in self.g[1:]]
+        db = [None] + [dbl[j] for dbl in self.db[1:]]
         inv_m = 1.0 / self.m
-        loss = 0.0
-        for k, (s, e) in enumerate(self.bounds):
+        for first, k in enumerate(self.groups[j]):
+            first = first == 0
+            s, e = self.bounds[k]
             w = e - s
-            A = [self.X[k]] + [a[:, :w] for a in self.A[1:]]
+            A = [self.X[k]] + [a[:, :w] for a in buf.A[1:]]
             for l in range(1, L):  # noqa: E741
                 Z = np.matmul(Wb[l], A[l - 1], out=A[l][:dims[l]])
                 if not folded[l]:
@@ -253,34 +299,29 @@ class BlockedWorkspace:
                 if masks is not None and masks[l] is not None:
                     np.multiply(Z, masks[l][:, s:e], out=Z)
                     np.divide(Z, keep_prob[l - 1], out=Z)
-            ZL = np.matmul(Wb[L], A[L - 1], out=self.ZL[:, :w])
+            ZL = np.matmul(Wb[L], A[L - 1], out=buf.ZL[:, :w])
             if not folded[L]:
                 np.add(ZL, biases[L], out=ZL)
-            part, dZ = _output_delta(ZL, self.Y[k], inv_m, self.loss[:, :w], need_cost)
-            loss += part
+            self.loss_parts[k], dZ = _output_delta(ZL, self.Y[k], inv_m, buf.loss[:, :w],
+                                                   need_cost)
             for l in range(L, 0, -1):  # noqa: E741
-                if k == 0:
+                if first:
                     np.matmul(dZ, A[l - 1].T, out=g[l])
                 else:
-                    np.add(g[l], np.matmul(dZ, A[l - 1].T, out=self.tmp[l]), out=g[l])
+                    np.add(g[l], np.matmul(dZ, A[l - 1].T, out=buf.tmp[l]), out=g[l])
                 if not folded[l]:
-                    if k == 0:
+                    if first:
                         np.sum(dZ, axis=1, keepdims=True, out=db[l])
                     else:
                         db[l] += dZ.sum(axis=1, keepdims=True)
                 if l == 1:
                     break
                 n = dims[l - 1]
-                dA = _back_through(weights[l], dZ, self.dA[l - 1][:, :w])
+                dA = _back_through(weights[l], dZ, buf.dA[l - 1][:, :w])
                 if masks is not None and masks[l - 1] is not None:
                     np.divide(dA, keep_prob[l - 2], out=dA)
-                active = np.greater(A[l - 1][:n], 0.0, out=self.active[l - 1][:, :w])
+                active = np.greater(A[l - 1][:n], 0.0, out=buf.active[l - 1][:, :w])
                 dZ = np.multiply(dA, active, out=dA)
-        for l in range(1, L + 1):  # noqa: E741
-            n_prev = dims[l - 1]
-            grads[f"W{l}"][...] = g[l][:, :n_prev]
-            grads[f"b{l}"][...] = g[l][:, n_prev:n_prev + 1] if folded[l] else db[l]
-        return loss
 
 
 def _input_rows(n: int) -> int:

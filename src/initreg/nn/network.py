@@ -7,6 +7,7 @@ import numpy as np
 from initreg.nn import backprop, layers
 from initreg.nn.init import check_scheme, initialize
 from initreg.nn.rng import Rng, weight_rng
+from initreg.nn.threads import check_threads
 
 
 def _check_layer_dims(layer_dims) -> list[int]:
@@ -64,6 +65,11 @@ class Network:
         dtype: ``float64`` (default) or ``float32``: the parameters' and the arithmetic's type.
             float32 trains about twice as fast on large data with results close to float64's;
             the weights are drawn in float64 and rounded, and gradient checking refuses it.
+        threads: threads sharing a large batch's column blocks (more than
+            ``backprop.BLOCK_MIN_EXAMPLES`` examples; smaller batches run on the calling
+            thread): None, the default, uses as many as the BLAS does (``OPENBLAS_NUM_THREADS``,
+            else the cores), holding the BLAS to one thread meanwhile; the gradient is the same
+            bits for any count up to 8 (see ``initreg.nn.threads``).
     """
 
     def __init__(
@@ -76,6 +82,7 @@ class Network:
         init_scale: float = 10.0,
         convention: str = "default",
         dtype: str = "float64",
+        threads: int | None = None,
     ):
         self.layer_dims = _check_layer_dims(layer_dims)
         check_scheme(init)
@@ -87,6 +94,7 @@ class Network:
         self.seed = seed
         self.convention = convention
         self.dtype = _check_dtype(dtype)
+        self.threads = check_threads(threads)
         params = initialize(self.layer_dims, init, weight_rng(convention, seed), init_scale)
         self.params = {k: v.astype(self.dtype, copy=False) for k, v in params.items()}
 
@@ -114,7 +122,7 @@ class Network:
         X: (n_x, m); Y: (1, m) in {0, 1}. Dropout applies when some keep_prob < 1 and an ``rng``
         is given; the same masks are used in the backward pass. The gradients are new arrays.
         """
-        ws = backprop.workspace(self.layer_dims, X, Y, self.dtype)
+        ws = backprop.workspace(self.layer_dims, X, Y, self.dtype, self.threads)
         grads = {k: np.empty_like(v) for k, v in self.params.items()}
         cost = self._gradients(ws, rng, grads, need_cost=True)
         return cost, grads
@@ -128,7 +136,7 @@ class Network:
         """
         if type(self).cost_and_grads is not Network.cost_and_grads:
             return None
-        ws = backprop.workspace(self.layer_dims, X, Y, self.dtype)
+        ws = backprop.workspace(self.layer_dims, X, Y, self.dtype, self.threads)
         grads = {k: np.empty_like(v) for k, v in self.params.items()}
 
         def step(rng: Rng | None, need_cost: bool):
