@@ -1,5 +1,7 @@
 """Tests for initreg.metrics: hand-computed cases, sklearn as an oracle, and the 0/0 convention."""
 
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -70,6 +72,25 @@ def test_against_sklearn():
         assert f1(y, y_hat) == pytest.approx(skm.f1_score(y[0], y_hat[0], **kw))
         if y.any():
             assert pr_auc(y, proba) == pytest.approx(skm.average_precision_score(y[0], proba[0]))
+
+
+@pytest.mark.parametrize("decimals", [1, 2, 16])  # coarse scores tie often; 16 hardly ever
+def test_average_precision_is_sklearns_to_the_bit_with_ties(decimals):
+    rng = np.random.default_rng(decimals)
+    for _ in range(30):
+        m = int(rng.integers(2, 400))
+        y = rng.random((1, m)) < rng.uniform(0.02, 0.6)
+        if not y.any():
+            continue
+        proba = np.round(rng.random((1, m)), decimals)
+        assert pr_auc(y.astype(float), proba) == skm.average_precision_score(y[0], proba[0])
+
+
+def test_no_process_imports_scikit_learn_for_metrics_or_course_data():
+    code = ("import sys; import initreg.metrics, initreg.data; "
+            "initreg.data.load_football(); print('sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_pr_auc_hand_case():

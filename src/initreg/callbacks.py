@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from initreg import doctor, tracking
 from initreg.config import ConfigError, validate
 from initreg.data import DataError
-from initreg.overrides import expand_jobs
+from initreg.overrides import compose_jobs, expand_jobs
 from initreg.summary import close_sweep
 
 log = logging.getLogger(__name__)
@@ -108,8 +108,10 @@ def plan(config: DictConfig) -> list[tuple[list[str], DictConfig]]:
     if "basic_sweeper" not in str(config.hydra.sweeper.get("_target_", "")):
         return []
     jobs = expand_jobs(config.hydra.overrides.task, config.hydra.sweeper.get("params"))
-    return [(ov, compose(config_name=config.hydra.job.config_name, overrides=ov))
-            for ov in jobs]
+    name = config.hydra.job.config_name
+    configs = compose_jobs(lambda ov: compose(config_name=name, overrides=ov), jobs,
+                           config.hydra.runtime.choices.keys())
+    return list(zip(jobs, configs, strict=True))
 
 
 def load_dataset(cfg):

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import scipy.io
-from sklearn.datasets import make_circles, make_moons
 
 SPLITS = ("train", "dev", "test")
 DEFAULT_FOOTBALL_PATH = Path(__file__).resolve().parents[2] / "data" / "course" / "data.mat"
@@ -206,6 +205,8 @@ def load_circles(split_seed: int = 0) -> Dataset:
     bayes_error: 0.0228, not 0: the radii 1 and 0.8 are only 4 noise sd apart, so ~2.3% of the
     points fall past the midway circle; see ``CIRCLES_BAYES_ERROR``.
     """
+    from sklearn.datasets import make_circles  # here: scikit-learn takes over a second to import
+
     train = _course_xy(*make_circles(300, noise=0.05, random_state=np.random.RandomState(1)))
     published = _course_xy(*make_circles(100, noise=0.05, random_state=np.random.RandomState(2)))
     splits = {"train": train, **_halve(*published, split_seed)}
@@ -225,6 +226,8 @@ def load_moons(
     """
     if noise < 0:
         raise ValueError(f"noise must be >= 0, got {noise}")
+    from sklearn.datasets import make_moons  # here: scikit-learn takes over a second to import
+
     X, Y = _course_xy(
         *make_moons(n_samples=n_samples, noise=noise, random_state=np.random.RandomState(seed))
     )

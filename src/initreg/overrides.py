@@ -5,6 +5,7 @@ entry point calls ``check_overrides`` first, against the structured schema and `
 user sees one line naming the key, the value and what is allowed, and nothing starts.
 """
 
+import copy
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -90,3 +91,42 @@ def expand_jobs(task_overrides: Iterable[str], sweeper_params) -> list[list[str]
     parsed = OverridesParser.create().parse_overrides([*params, *task_overrides])
     (batch,) = BasicSweeper.split_arguments(parsed, None)
     return batch
+
+
+def compose_jobs(compose, jobs: list[list[str]], groups: Iterable[str]) -> list:
+    """Each job's composed config, composing once per distinct choice of config groups.
+
+    compose: ``overrides -> config`` (``hydra.compose`` bound to the config name). Jobs that
+    differ only in plain values (``reg.lambd=0.1``) share one composition and get their values
+    set on a copy the way Hydra applies value overrides (``OmegaConf.update(..., merge=True)``,
+    after the defaults list); group choices (``init=he``), ``+``/``~`` and ``@package``
+    overrides go to ``compose``. Composing is a tenth of a second each: a 27-job sweep checks
+    its jobs in a third of a second instead of 2.5.
+    """
+    groups = set(groups)
+    parser = OverridesParser.create()
+    shared: dict[tuple[str, ...], object] = {}
+    out = []
+    for job in jobs:
+        parsed = parser.parse_overrides(job)
+        is_plain = [_is_plain_value(o, groups) for o in parsed]
+        plain = [o for o, p in zip(parsed, is_plain, strict=True) if p]
+        rest = tuple(text for text, p in zip(job, is_plain, strict=True) if not p)
+        if rest not in shared:
+            shared[rest] = compose(list(rest))
+        cfg = copy.deepcopy(shared[rest])
+        try:
+            for o in plain:
+                OmegaConf.update(cfg, o.key_or_group, o.value(), merge=True)
+        except (ConfigAttributeError, ConfigKeyError, ValidationError):
+            cfg = compose(list(job))  # Hydra's own composition reports it in its words
+        out.append(cfg)
+    return out
+
+
+def _is_plain_value(override, groups: set[str]) -> bool:
+    """``key=value`` on a config key: not a group choice, not ``+``/``~``, no ``@package``."""
+    key = override.key_or_group
+    return (not override.is_add() and not override.is_delete() and not override.is_force_add()
+            and override.package is None and "/" not in key and key not in groups
+            and key.split(".")[0] != "hydra")

@@ -85,3 +85,37 @@ def test_config_bayes_error_matches_the_data_module_estimate(name):
 
     cfg = compose_cfg([f"data={name}"])
     assert cfg.data.bayes_error == pytest.approx(data.load(name).bayes_error, abs=5e-4)
+
+
+def test_sweep_jobs_composed_once_per_group_choice_equal_hydras_own_composition():
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from initreg.overrides import compose_jobs, expand_jobs
+
+    params = {"init": "zeros,he", "data": "football,fraud", "reg.lambd": "0.0,0.7",
+              "model.width": "5,9", "diagnosis.metric": "error"}
+    jobs = expand_jobs(["model=mlp", "train.num_iterations=10"], params)
+    calls = []
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        def counted(ov):
+            calls.append(ov)
+            return compose(config_name="config", overrides=ov)
+
+        fast = compose_jobs(counted, jobs, ["init", "data", "model", "experiment"])
+        slow = [compose(config_name="config", overrides=job) for job in jobs]
+    assert len(jobs) == 16 and len(calls) == 4  # init x data; model=mlp is in every job
+    for job, a, b in zip(jobs, fast, slow, strict=True):
+        assert OmegaConf.to_container(a, resolve=True) == OmegaConf.to_container(b, resolve=True), job
+    assert fast[0].diagnosis.metric == "error" and fast[0].model.width == 5
+
+
+def test_a_bad_plain_value_in_a_sweep_job_is_reported_by_hydras_composition():
+    from hydra import compose, initialize_config_dir
+
+    from initreg.overrides import compose_jobs
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        with pytest.raises(ConfigCompositionException, match="reg.lambd"):
+            compose_jobs(lambda ov: compose(config_name="config", overrides=ov),
+                         [["init=he", "reg.lambd=abc"]], ["init"])
