@@ -121,3 +121,17 @@ class GradRecorder:
     def cost_and_grads(self, X, Y, rng=None):
         cost, self.grads = self.model.cost_and_grads(X, Y, rng=rng)
         return cost, self.grads
+
+    def _trainer(self, X, Y):
+        """The model's buffer-reusing step (``Network._trainer``), recording its gradients; None
+        when the model has none, so ``train`` falls back to ``cost_and_grads``."""
+        make = getattr(self.model, "_trainer", None)
+        step = make(X, Y) if make is not None else None
+        if step is None:
+            return None
+
+        def recorded(rng, need_cost):
+            cost, self.grads = step(rng, need_cost)
+            return cost, self.grads
+
+        return recorded
