@@ -26,6 +26,10 @@ from initreg.summary import close_sweep
 
 log = logging.getLogger(__name__)
 PARENT_FILE = "mlflow_parent.json"
+EXPANDED_SWEEPERS = (  # sweepers whose jobs are the cartesian product of their params
+    "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
+    "hydra_plugins.initreg_sweeper.initreg_sweeper.InitregSweeper",
+)
 
 
 def experiment_name(cfg) -> str:
@@ -105,7 +109,7 @@ def plan(config: DictConfig) -> list[tuple[list[str], DictConfig]]:
     """
     from hydra import compose
 
-    if "basic_sweeper" not in str(config.hydra.sweeper.get("_target_", "")):
+    if str(config.hydra.sweeper.get("_target_", "")) not in EXPANDED_SWEEPERS:
         return []
     jobs = expand_jobs(config.hydra.overrides.task, config.hydra.sweeper.get("params"))
     name = config.hydra.job.config_name

@@ -106,7 +106,8 @@ def test_sweep_jobs_composed_once_per_group_choice_equal_hydras_own_composition(
         slow = [compose(config_name="config", overrides=job) for job in jobs]
     assert len(jobs) == 16 and len(calls) == 4  # init x data; model=mlp is in every job
     for job, a, b in zip(jobs, fast, slow, strict=True):
-        assert OmegaConf.to_container(a, resolve=True) == OmegaConf.to_container(b, resolve=True), job
+        as_dict = OmegaConf.to_container(a, resolve=True)
+        assert as_dict == OmegaConf.to_container(b, resolve=True), job
     assert fast[0].diagnosis.metric == "error" and fast[0].model.width == 5
 
 
@@ -119,3 +120,22 @@ def test_a_bad_plain_value_in_a_sweep_job_is_reported_by_hydras_composition():
         with pytest.raises(ConfigCompositionException, match="reg.lambd"):
             compose_jobs(lambda ov: compose(config_name="config", overrides=ov),
                          [["init=he", "reg.lambd=abc"]], ["init"])
+
+
+def test_the_sweeper_checks_every_job_of_a_batch_like_hydras_basic_sweeper():
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra._internal.utils import create_config_search_path
+    from hydra.core.plugins import Plugins
+    from hydra.types import HydraContext, RunMode
+
+    loader = ConfigLoaderImpl(config_search_path=create_config_search_path(str(CONF)))
+    cfg = loader.load_configuration("config", overrides=[], run_mode=RunMode.MULTIRUN)
+    # the class as Hydra's plugin scan loaded it (the scan re-executes plugin modules)
+    InitregSweeper = Plugins.instance().class_name_to_class[cfg.hydra.sweeper._target_]  # noqa: N806
+    assert cfg.hydra.sweeper._target_.endswith("InitregSweeper")  # chosen in conf/config.yaml
+    sweeper = InitregSweeper(max_batch_size=None, params=None)
+    sweeper.config, sweeper.hydra_context = cfg, HydraContext(config_loader=loader, callbacks=None)
+    sweeper.validate_batch_is_legal([["init=he", "reg.lambd=0.5"], ["init=zeros", "seed=3"]])
+    for bad in (["init=he", "reg.lambd=abc"], ["init=nonexistent"], ["reg.nope=1"]):
+        with pytest.raises(ConfigCompositionException):
+            sweeper.validate_batch_is_legal([["init=he"], bad])
