@@ -286,8 +286,8 @@ class BlockedWorkspace:
         g = [None] + [gl[j] for gl in self.g[1:]]
         db = [None] + [dbl[j] for dbl in self.db[1:]]
         inv_m = 1.0 / self.m
-        for first, k in enumerate(self.groups[j]):
-            first = first == 0
+        for k in self.groups[j]:
+            first = k == self.groups[j].start  # the group's first block writes, later ones add
             s, e = self.bounds[k]
             w = e - s
             A = [self.X[k]] + [a[:, :w] for a in buf.A[1:]]
