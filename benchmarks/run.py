@@ -11,7 +11,7 @@ figures from this same run. The sections (see the issue "Benchmarks side by side
    [30,64,32,1] x 50,000 (synthetic): initreg ``train`` vs a hand-written NumPy loop vs PyTorch
    CPU (1 thread and all threads) vs JAX ``jit`` (when installed);
 2. gflops: GFLOP/s of those steps against ``np.dot`` of 2000x2000 float64 matrices;
-3. gate: the directional gradcheck gate (``pipelines/train.py``'s ``gradcheck_gate``) as a share
+3. gate: the directional gradcheck gate (``initreg.job``'s ``gradcheck_gate``) as a share
    of a default run's training; full-mode time against parameter count, with a log-log slope;
 4. tracking: one default pipeline run with MLflow against ``tracking.enabled=false``;
 5. sweep: ``make sweep``'s 27 runs with 1 and 2 joblib workers, and the fixed cost per job;
@@ -147,13 +147,10 @@ def bench_training(name, dims, X, Y, lr, iters, rounds, notes, with_dot=False):
 # --- 3: the gate --------------------------------------------------------------------------------
 
 def load_pipeline():
-    """``pipelines/train.py`` as a module (its stages), without running it."""
-    import importlib.util
+    """The job's stages (``initreg.job``)."""
+    from initreg import job
 
-    spec = importlib.util.spec_from_file_location("initreg_pipeline_train", TRAIN)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return job
 
 
 def compose(overrides=()):
@@ -184,7 +181,7 @@ def bench_gate(rounds: int, quick: bool):
         gate_t.append(time.perf_counter() - start)
         assert result.passed, result.summary()
         start = time.perf_counter()
-        pipe.train_model(cfg, model, ds, pipe.NoRun())
+        pipe.train_model(cfg, model, ds, pipe.tracking.NoRun())
         train_t.append(time.perf_counter() - start)
     full = []
     X, Y = ds.X_train[:, :64], ds.Y_train[:, :64]
@@ -489,7 +486,7 @@ def main(argv=None) -> int:
             g = bench_gate(rounds=3 if quick else 5, quick=quick)
             share = g["gate"] / g["train"]
             report += ["## 3. Gradcheck gate", "",
-                       f"Directional gate (`pipelines/train.py` `gradcheck_gate`, default config: "
+                       f"Directional gate (`initreg.job.gradcheck_gate`, default config: "
                        f"football [2,20,3,1], 64 columns, 3 directions): "
                        f"**{g['gate'] * 1e3:.1f} ms**; the default run's training "
                        f"({g['iterations']} iterations, `train_model`): {g['train']:.2f} s; "

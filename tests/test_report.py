@@ -17,7 +17,7 @@ from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 from PIL import Image
 
-from initreg import report, tracking
+from initreg import job, report, tracking
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "pipelines"))
@@ -36,22 +36,21 @@ def load_module(name: str, path: Path):
     return module
 
 
-TRAIN = load_module("initreg_train_pipeline", ROOT / "pipelines" / "train.py")
 REPORT_CLI = load_module("initreg_report_cli", ROOT / "pipelines" / "report.py")
 
 
 def pipeline_run(client, exp, parent_id, overrides):
-    """One job through pipelines/train.py's own stages, as a child of ``parent_id``."""
+    """One job through initreg.job's own stages, as a child of ``parent_id``."""
     cfg = compose_cfg([*FAST, *overrides])
-    ds = TRAIN.load_data(cfg)
-    model = TRAIN.build_model(cfg)
+    ds = job.load_data(cfg)
+    model = job.build_model(cfg)
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    run = tracking.Run.start(client, exp, TRAIN.run_title(cfg).split(": ", 1)[1],
+    run = tracking.Run.start(client, exp, job.run_title(cfg).split(": ", 1)[1],
                              parent_id=parent_id,
                              tags={"config_hash": tracking.config_hash(resolved)})
     run.log_params(tracking.params_of(resolved))
     with tempfile.TemporaryDirectory() as tmp:
-        TRAIN._gated_run(cfg, run, model, ds, Path(tmp))
+        job._gated_run(cfg, run, model, ds, Path(tmp))
     return run.run_id
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from initreg import data
-from initreg.config import ConfigError, mlp_dims
+from initreg.config import mlp_dims
 from initreg.studies import (
     EXPLODED_ABOVE,
     VANISHED_BELOW,
@@ -18,7 +18,6 @@ from initreg.studies import (
     init_label,
     init_sentence,
     reg_label,
-    train_subset,
 )
 
 
@@ -77,24 +76,32 @@ def test_curve_verdicts():
 
 def test_train_subset_is_stratified_nested_and_seeded():
     ds = data.load_football()
-    frac = {f: train_subset(ds, f, seed=0) for f in (0.1, 0.4, 1.0)}
+    frac = {f: data.train_subset(ds, f, seed=0) for f in (0.1, 0.4, 1.0)}
     assert frac[1.0] is ds
     m = ds.Y_train.shape[1]
     assert frac[0.1].X_train.shape[1] == pytest.approx(0.1 * m, abs=2)
     assert frac[0.1].Y_train.mean() == pytest.approx(ds.Y_train.mean(), abs=0.05)
     small = {tuple(c) for c in frac[0.1].X_train.T}
     assert small <= {tuple(c) for c in frac[0.4].X_train.T}  # nested
-    again = train_subset(ds, 0.1, seed=0)
+    again = data.train_subset(ds, 0.1, seed=0)
     np.testing.assert_array_equal(again.X_train, frac[0.1].X_train)
-    other = train_subset(ds, 0.1, seed=1)
+    other = data.train_subset(ds, 0.1, seed=1)
     assert not np.array_equal(other.X_train, frac[0.1].X_train)
     np.testing.assert_array_equal(frac[0.1].X_dev, ds.X_dev)
 
 
+def test_train_subset_rounds_like_stratified_split_and_keeps_one_per_class():
+    ds = data.load_football()  # 105 examples of class 0: 10.5 rounds half up to 11
+    sub = data.train_subset(ds, 0.1, seed=0)
+    assert int((sub.Y_train == 0).sum()) == 11
+    tiny = data.train_subset(ds, 0.001, seed=0)
+    assert sorted(np.unique(tiny.Y_train)) == [0, 1] and tiny.Y_train.shape[1] == 2
+
+
 @pytest.mark.parametrize("bad", [0, -0.1, 1.5, True])
 def test_train_subset_refuses_bad_fractions(bad):
-    with pytest.raises(ConfigError, match=r"data.train_fraction=.* allowed: a number in \(0, 1\]"):
-        train_subset(data.load_football(), bad, seed=0)
+    with pytest.raises(ValueError, match=r"train_fraction=.* allowed: a number in \(0, 1\]"):
+        data.train_subset(data.load_football(), bad, seed=0)
 
 
 def test_labels():

@@ -13,34 +13,22 @@ import logging
 import sys
 from pathlib import Path
 
-from hydra.errors import InstantiationException
+from hydra import compose
 from hydra.experimental.callback import Callback
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from initreg import doctor, tracking
 from initreg.config import ConfigError, validate
 from initreg.data import DataError
+from initreg.job import PARENT_FILE, experiment_name, job_hash, load_dataset
 from initreg.overrides import compose_jobs, expand_jobs
 from initreg.summary import close_sweep
 
 log = logging.getLogger(__name__)
-PARENT_FILE = "mlflow_parent.json"
 EXPANDED_SWEEPERS = (  # sweepers whose jobs are the cartesian product of their params
     "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
     "hydra_plugins.initreg_sweeper.initreg_sweeper.InitregSweeper",
 )
-
-
-def experiment_name(cfg) -> str:
-    """``tracking.experiment``, defaulting to the data set's name."""
-    return cfg.tracking.experiment or cfg.data.name
-
-
-def read_parent(sweep_dir: str | Path) -> dict | None:
-    """The parent run written for this sweep directory, if any."""
-    path = Path(sweep_dir) / PARENT_FILE
-    return json.loads(path.read_text()) if path.exists() else None
 
 
 class SweepCallback(Callback):
@@ -107,8 +95,6 @@ def plan(config: DictConfig) -> list[tuple[list[str], DictConfig]]:
     Only Hydra's basic sweeper is expanded here; other sweepers (Optuna, ...) choose their
     values as they go, and their jobs are checked one by one when they start.
     """
-    from hydra import compose
-
     if str(config.hydra.sweeper.get("_target_", "")) not in EXPANDED_SWEEPERS:
         return []
     jobs = expand_jobs(config.hydra.overrides.task, config.hydra.sweeper.get("params"))
@@ -116,16 +102,6 @@ def plan(config: DictConfig) -> list[tuple[list[str], DictConfig]]:
     configs = compose_jobs(lambda ov: compose(config_name=name, overrides=ov), jobs,
                            config.hydra.runtime.choices.keys())
     return list(zip(jobs, configs, strict=True))
-
-
-def load_dataset(cfg):
-    """Instantiate ``data.loader``; a data problem surfaces as the loader's own ``DataError``."""
-    try:
-        return instantiate(cfg.data.loader)
-    except InstantiationException as err:
-        if isinstance(err.__cause__, DataError):
-            raise err.__cause__ from None
-        raise
 
 
 def check_jobs(jobs) -> list[str]:
@@ -140,24 +116,3 @@ def check_jobs(jobs) -> list[str]:
         except (ConfigError, DataError) as err:
             problems.append(f"[{' '.join(overrides)}] {err}")
     return problems
-
-
-def job_hash(cfg) -> str:
-    """The job's ``config_hash``, as the job itself will compute it."""
-    return tracking.config_hash(OmegaConf.to_container(cfg, resolve=True))
-
-
-def job_parent(cfg) -> dict | None:
-    """The parent run of the multirun this job belongs to (None for a single run)."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    if not HydraConfig.initialized():
-        return None
-    hc = HydraConfig.get()
-    if hc.mode != RunMode.MULTIRUN:
-        return None
-    return read_parent(Path(str(hc.sweep.dir)).resolve())
-
-
-

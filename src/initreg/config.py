@@ -171,6 +171,9 @@ def validate(cfg, n_features: int | None = None) -> None:
         _fail("gradcheck.batch_size", cfg.gradcheck.batch_size, "an integer >= 1")
     if cfg.gradcheck.directions < 1:
         _fail("gradcheck.directions", cfg.gradcheck.directions, "an integer >= 1")
+    frac = cfg.data.train_fraction
+    if not _is_number(frac) or not 0 < frac <= 1:
+        _fail("data.train_fraction", frac, "a number in (0, 1]")
     if not 0 <= cfg.data.bayes_error < 1:
         _fail("data.bayes_error", cfg.data.bayes_error, "a number in [0, 1)")
     if cfg.diagnosis.metric not in DIAGNOSIS_METRICS:

@@ -5,6 +5,7 @@ Every loader returns a :class:`Dataset` with train/dev/test splits and an estima
 Randomness comes only from explicit seeds turned into ``RandomState``/``Generator`` objects.
 """
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,12 +70,13 @@ def validate_xy(X: np.ndarray, Y: np.ndarray, source: str) -> None:
 
 
 def stratified_split(
-    Y: np.ndarray, fraction: float, rng: np.random.Generator
+    Y: np.ndarray, fraction: float, rng: np.random.Generator, at_least: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Column indices ``(idx_a, idx_b)``: ``fraction`` of each class (rounded) in a, the rest in b.
 
-    Y: (1, m) labels in {0, 1}. Each class is shuffled with ``rng`` before it is cut; both index
-    arrays are returned in increasing order, so the splits keep the original column order.
+    Y: (1, m) labels in {0, 1}. Each class is shuffled with ``rng`` before it is cut, after
+    ``round_half_up(fraction * class size)`` examples, but at least ``at_least`` of them; both
+    index arrays are returned in increasing order, so the splits keep the original column order.
     """
     if not 0.0 <= fraction <= 1.0:
         raise ValueError(f"fraction must be in [0, 1], got {fraction}")
@@ -84,10 +86,24 @@ def stratified_split(
     a, b = [], []
     for cls in np.unique(labels):
         idx = rng.permutation(np.flatnonzero(labels == cls))
-        n_a = math.floor(fraction * idx.size + 0.5)  # round half up, whatever the class size
+        n_a = max(at_least, math.floor(fraction * idx.size + 0.5))  # round half up, always
         a.append(idx[:n_a])
         b.append(idx[n_a:])
     return np.sort(np.concatenate(a)), np.sort(np.concatenate(b))
+
+
+def train_subset(ds: Dataset, fraction: float, seed: int) -> Dataset:
+    """``ds`` with a stratified ``fraction`` of its training examples (seeded); dev/test kept.
+
+    Each class is shuffled once with ``default_rng([seed, 2])`` and cut by ``stratified_split``
+    (at least one example per class), so a smaller fraction's subset is inside a larger one's.
+    """
+    if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction <= 1:
+        raise ValueError(f"train_fraction={fraction!r} is not allowed; allowed: a number in (0, 1]")
+    if fraction == 1:
+        return ds
+    cols, _ = stratified_split(ds.Y_train, fraction, np.random.default_rng([seed, 2]), at_least=1)
+    return dataclasses.replace(ds, X_train=ds.X_train[:, cols], Y_train=ds.Y_train[:, cols])
 
 
 def _course_xy(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

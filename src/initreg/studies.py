@@ -10,7 +10,6 @@ written by hand. The HTML fragments are self-contained (PNGs as base64 data URIs
 
 import argparse
 import base64
-import dataclasses
 import html
 import math
 import os
@@ -25,32 +24,10 @@ import numpy as np
 import yaml
 from hydra.utils import instantiate
 
-from initreg import plots, tracking
-from initreg.config import ConfigError
+from initreg import data, plots, tracking
 from initreg.data import Dataset
+from initreg.job import read_parent
 from initreg.nn import initialize, stats
-
-
-def train_subset(ds: Dataset, fraction: float, seed: int) -> Dataset:
-    """``ds`` with a stratified ``fraction`` of its training examples (seeded); dev/test kept.
-
-    Each class is shuffled once with ``default_rng([seed, 2])`` and cut at ``fraction`` of its
-    size (at least one example), so a smaller fraction's subset is inside a larger one's.
-    """
-    if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction <= 1:
-        raise ConfigError(f"data.train_fraction={fraction!r} is not allowed; allowed: a number "
-                          "in (0, 1]")
-    if fraction == 1:
-        return ds
-    labels = ds.Y_train.reshape(-1)
-    rng = np.random.default_rng([seed, 2])
-    keep = []
-    for cls in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == cls))
-        keep.append(idx[: max(1, round(fraction * idx.size))])
-    cols = np.sort(np.concatenate(keep))
-    return dataclasses.replace(ds, X_train=ds.X_train[:, cols], Y_train=ds.Y_train[:, cols])
-
 
 # --- shared: reading runs, tables, figures, writing a section -----------------------------------
 
@@ -165,7 +142,7 @@ def _step0(client, run_id: str, keys: list[str]) -> dict[str, float] | None:
 
 def rebuild(config: dict):
     """``(model, dataset)`` at initialisation from a run's resolved ``config.yaml``."""
-    ds = train_subset(instantiate(config["data"]["loader"]),
+    ds = data.train_subset(instantiate(config["data"]["loader"]),
                       config["data"].get("train_fraction", 1.0), config["seed"])
     spec = {k: v for k, v in config["model"].items() if k not in ("depth", "width")}
     model = instantiate(spec, init=config["init"]["name"], init_scale=config["init"]["scale"],
@@ -547,8 +524,6 @@ def launch(experiment: str, overrides: list[str], multirun: Path, jobs: int):
     """Run the study's sweep; ``(exit status, parent-run dict or None)``."""
     sweep_dir = multirun / experiment / time.strftime("%Y-%m-%d_%H-%M-%S")
     status = run_sweep(experiment, overrides, sweep_dir, jobs)
-    from initreg.callbacks import read_parent
-
     return status, read_parent(sweep_dir)
 
 

@@ -111,13 +111,16 @@ def git_commit(cwd: Path | None = None) -> str | None:
 class Run:
     """One MLflow run, written through explicit, batched and retried client calls."""
 
-    def __init__(self, mlflow: MlflowClient, run_id: str):
+    def __init__(self, mlflow: MlflowClient, run_id: str, flush_every: int = MAX_BATCH):
+        """``flush_every``: buffered metric points that trigger a batched write (<= MAX_BATCH)."""
         self.mlflow, self.run_id = mlflow, run_id
+        self.flush_every = min(flush_every, MAX_BATCH)
         self._metrics: list[Metric] = []
 
     @classmethod
     def start(cls, mlflow: MlflowClient, experiment: str, name: str,
-              parent_id: str | None = None, tags: Mapping[str, str] | None = None) -> "Run":
+              parent_id: str | None = None, tags: Mapping[str, str] | None = None,
+              flush_every: int = MAX_BATCH) -> "Run":
         """Create a RUNNING run, a child of ``parent_id`` when given."""
         # strings only: the REST store (a tracking server) refuses other types, None included
         all_tags = {MLFLOW_RUN_NAME: name,
@@ -125,7 +128,7 @@ class Run:
         if parent_id:
             all_tags[MLFLOW_PARENT_RUN_ID] = parent_id
         run = retry(mlflow.create_run, experiment, tags=all_tags, run_name=name)
-        return cls(mlflow, run.info.run_id)
+        return cls(mlflow, run.info.run_id, flush_every)
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Params as strings, 100 a call (MLflow's limit)."""
@@ -140,9 +143,9 @@ class Run:
             retry(self.mlflow.log_batch, self.run_id, tags=items)
 
     def add_metric(self, key: str, value: float, step: int = 0) -> None:
-        """Buffer one metric point; ``flush`` writes the buffer in batches."""
+        """Buffer one metric point; written in a batch once ``flush_every`` points wait."""
         self._metrics.append(Metric(key, float(value), int(time.time() * 1000), step))
-        if len(self._metrics) >= MAX_BATCH:
+        if len(self._metrics) >= self.flush_every:
             self.flush()
 
     def add_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
@@ -164,6 +167,16 @@ class Run:
         """Flush and mark the run FINISHED, FAILED or KILLED."""
         self.flush()
         retry(self.mlflow.set_terminated, self.run_id, status)
+
+
+class NoRun:
+    """Stands in for a :class:`Run` when tracking is off (``tracking.enabled=false``): every
+    call is accepted and does nothing."""
+
+    run_id = None
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
 
 
 def children(mlflow: MlflowClient, experiment: str, parent_id: str) -> list:

@@ -1,6 +1,5 @@
 """Reliability guarantees: bad input, faults, signals, orphans, resume and parallel writers."""
 
-import importlib.util
 import os
 import signal
 import subprocess
@@ -13,6 +12,7 @@ import scipy.io
 from mlflow.tracking import MlflowClient
 from pipeline_utils import CONF, ROOT, TRAIN, all_runs, compose_cfg, run_pipeline
 
+from initreg import job
 from initreg.config import ConfigError
 from initreg.data import DataError
 from initreg.overrides import check_overrides
@@ -59,14 +59,8 @@ BAD_INPUT = [
     ("gradcheck.mode=fast", "gradcheck.mode='fast' is not allowed; allowed: full, directional"),
     ("gradcheck.epsilon=0", "gradcheck.epsilon=0.0 is not allowed; allowed: a number > 0"),
     ("gradcheck.epsilon=-1e-7", "gradcheck.epsilon=-1e-07 is not allowed"),
+    ("data.train_fraction=0", "data.train_fraction=0.0 is not allowed; allowed: a number in"),
 ]
-
-
-def _train_module():
-    spec = importlib.util.spec_from_file_location("initreg_train_entry", TRAIN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _refusal(override, tmp_path) -> str:
@@ -77,7 +71,7 @@ def _refusal(override, tmp_path) -> str:
         return str(err)
     cfg = compose_cfg([*FAST, override, f"tracking.uri={_uri(tmp_path)}"])
     with pytest.raises((ConfigError, DataError)) as err:
-        _train_module().run_job(cfg)
+        job.run_job(cfg)
     return str(err.value)
 
 

@@ -1,0 +1,309 @@
+"""One training job, stage by stage: the whole pipeline of a run, read top to bottom.
+
+    validate -> load data -> build model -> open the run -> gradcheck gate -> train -> evaluate
+    -> diagnose -> log
+
+    cfg = compose(config_name="config", overrides=[...])     # or the config @hydra.main hands over
+    dev_accuracy = run_job(cfg)
+
+``pipelines/train.py`` is the command-line entry point around :func:`run_job`; tests, studies and
+benchmarks call the stages here directly, in-process. A job in a sweep finds its parent run
+through the file the sweep's callback (``initreg.callbacks``) writes into ``hydra.sweep.dir``.
+"""
+
+import json
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
+from hydra.types import RunMode
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from initreg import config as schema
+from initreg import diagnosis, doctor, metrics, plots, tracking
+from initreg.data import DataError, Dataset, train_subset
+from initreg.gradcheck import GradcheckResult, gradient_check, model_objective
+from initreg.nn import DivergenceError, History, mask_rng, stats, train
+
+log = logging.getLogger("initreg.train")
+FLUSH_EVERY = 50  # cost points buffered before a batched write, so the UI shows progress
+PARENT_FILE = "mlflow_parent.json"  # written by the sweep's callback into hydra.sweep.dir
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: the run ends KILLED, like Ctrl-C."""
+
+
+# --- where the job belongs --------------------------------------------------------------------
+
+def experiment_name(cfg) -> str:
+    """``tracking.experiment``, defaulting to the data set's name."""
+    return cfg.tracking.experiment or cfg.data.name
+
+
+def read_parent(sweep_dir: str | Path) -> dict | None:
+    """The parent run written for this sweep directory, if any."""
+    path = Path(sweep_dir) / PARENT_FILE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def job_parent(cfg) -> dict | None:
+    """The parent run of the multirun this job belongs to (None for a single run)."""
+    if not HydraConfig.initialized():
+        return None
+    hc = HydraConfig.get()
+    if hc.mode != RunMode.MULTIRUN:
+        return None
+    return read_parent(Path(str(hc.sweep.dir)).resolve())
+
+
+def job_hash(cfg) -> str:
+    """The job's ``config_hash``: what the run computes, without its tracking keys."""
+    return tracking.config_hash(OmegaConf.to_container(cfg, resolve=True))
+
+
+def overrides_text() -> str:
+    """The job's Hydra overrides as one string ("" outside Hydra)."""
+    if not HydraConfig.initialized():
+        return ""
+    return " ".join(HydraConfig.get().overrides.task)
+
+
+def run_title(cfg: DictConfig) -> str:
+    """``football: init=he lambd=0.7 keep_prob=1`` (+ the scale of `random`, the depth)."""
+    init = cfg.init.name + (f" x{cfg.init.scale:g}" if cfg.init.name == "random" else "")
+    depth = f" depth={cfg.model.depth}" if cfg.model.get("depth") is not None else ""
+    return (f"{cfg.data.name}: init={init} lambd={cfg.reg.lambd:g} "
+            f"keep_prob={cfg.reg.keep_prob:g}{depth}")
+
+
+# --- stages -------------------------------------------------------------------------------------
+
+def load_dataset(cfg) -> Dataset:
+    """Instantiate ``data.loader``; a data problem surfaces as the loader's own ``DataError``."""
+    try:
+        return instantiate(cfg.data.loader)
+    except InstantiationException as err:
+        if isinstance(err.__cause__, DataError):
+            raise err.__cause__ from None
+        raise
+
+
+def load_data(cfg: DictConfig) -> Dataset:
+    """The data set's splits, through its configured loader; ``data.train_fraction`` < 1 keeps
+    a stratified, seeded subset of the training examples (learning curves)."""
+    return train_subset(load_dataset(cfg), cfg.data.train_fraction, cfg.seed)
+
+
+def build_model(cfg: DictConfig):
+    """The configured model class (``model._target_``) with the run's init, L2 and dropout.
+
+    ``model.depth`` and ``model.width`` only shape ``layer_dims`` (conf/model/mlp.yaml); they
+    are not passed to the class.
+    """
+    spec = OmegaConf.to_container(cfg.model, resolve=True)
+    for key in ("depth", "width"):
+        spec.pop(key, None)
+    return instantiate(spec, init=cfg.init.name, init_scale=cfg.init.scale,
+                       lambd=cfg.reg.lambd, keep_prob=cfg.reg.keep_prob, seed=cfg.seed,
+                       convention=cfg.convention)
+
+
+def check_finite_start(model, ds: Dataset) -> None:
+    """The divergence guard at iteration 0: a non-finite cost or parameter before any training.
+
+    It runs before the gate because a gradient check of a non-finite function means nothing
+    (``init=random init.scale=1e200`` overflows at once): such a run ends ``diverged`` at 0.
+    """
+    for name, p in model.params.items():
+        if not np.isfinite(p).all():
+            raise DivergenceError(0, float("nan"), f"parameter {name} is not finite at init")
+    with np.errstate(all="ignore"):
+        cost, _ = model.cost_and_grads(ds.X_train, ds.Y_train)
+    if not np.isfinite(cost):
+        raise DivergenceError(0, cost, "the cost is not finite at initialisation")
+
+
+def gradcheck_gate(cfg: DictConfig, model, ds: Dataset) -> GradcheckResult:
+    """Check the model's own gradients on a small training batch, with its L2 and fixed masks."""
+    g = cfg.gradcheck
+    m = ds.X_train.shape[1]
+    cols = np.sort(np.random.default_rng(g.mask_seed).permutation(m)[: min(g.batch_size, m)])
+    f = model_objective(model, ds.X_train[:, cols], ds.Y_train[:, cols], mask_seed=g.mask_seed)
+    return gradient_check(f, model.params, epsilon=g.epsilon, threshold=g.threshold, mode=g.mode,
+                          directions=g.directions, rng=np.random.default_rng(g.mask_seed))
+
+
+def train_model(cfg: DictConfig, model, ds: Dataset, run) -> History:
+    """Gradient descent with progress lines; the cost and per-layer statistics logged in batches.
+
+    At iteration 0 and every ``log_every``: ``cost`` and, when the params follow ``W1, b1, ...,
+    WL, bL`` (else silently nothing), ``act_mean_l{l}``, ``act_std_l{l}`` (on the training
+    inputs, no dropout), ``grad_norm_l{l}`` (the gradients this iteration's step uses, kept on
+    the way by a ``GradRecorder``: no extra backprop) and ``symmetry_l1``. The first and last of
+    them are kept as ``history.layer_stats``.
+    """
+    t = cfg.train
+    start = time.perf_counter()
+    recorder = stats.GradRecorder(model)
+    measured = stats.layer_count(model.params) is not None
+    kept: dict[str, tuple[int, dict]] = {}
+
+    def on_log(i: int, cost: float, _model) -> None:
+        run.add_metric("cost", cost, i)
+        layer = stats.layer_stats(model.params, ds.X_train, recorder.grads) if measured else None
+        if layer is not None:
+            run.add_metrics(layer, step=i)
+            kept.setdefault("start", (i, layer))
+            kept["end"] = (i, layer)
+        log.info("iteration %d/%d  cost %.6f  elapsed %.1fs", i, t.num_iterations, cost,
+                 time.perf_counter() - start)
+
+    rng = mask_rng(cfg.convention, cfg.seed) if cfg.reg.keep_prob < 1 else None
+    history = train(recorder, ds.X_train, ds.Y_train, learning_rate=t.learning_rate,
+                    num_iterations=t.num_iterations, rng=rng, log_every=t.log_every,
+                    callback=on_log, divergence_factor=t.divergence_factor)
+    history.layer_stats = kept
+    return history
+
+
+def evaluate(model, ds: Dataset) -> dict[str, float]:
+    """Accuracy, error, precision, recall, F1 and PR-AUC on each split (``dev_accuracy``, ...)."""
+    results: dict[str, float] = {}
+    for split in ("train", "dev", "test"):
+        X, Y = ds.split(split)
+        proba = model.predict_proba(X) if hasattr(model, "predict_proba") else None
+        results.update(metrics.classification_report(Y, model.predict(X), proba,
+                                                     prefix=split))
+    return results
+
+
+def diagnose_run(cfg: DictConfig, results: dict[str, float]) -> diagnosis.Diagnosis:
+    """Bias/variance against the data's Bayes error, on 1 - accuracy or 1 - F1."""
+    key = "error" if cfg.diagnosis.metric == "error" else "f1"
+    train_err = results["train_error"] if key == "error" else 1 - results["train_f1"]
+    dev_err = results["dev_error"] if key == "error" else 1 - results["dev_f1"]
+    # the reference must be in the same units: 1 - F1 of the Bayes rule when diagnosing on F1
+    bayes = cfg.data.bayes_error if key == "error" else (
+        cfg.data.bayes_f1_error if cfg.data.bayes_f1_error is not None else cfg.data.bayes_error)
+    return diagnosis.diagnose(train_err, dev_err, bayes, cfg.diagnosis.tolerance)
+
+
+def log_results(cfg, run, model, ds: Dataset, history: History, results, diag, folder: Path):
+    """Metrics, tags and artifacts of a finished run."""
+    run.add_metrics({**results, "bayes_error": cfg.data.bayes_error,
+                     "train_examples": ds.X_train.shape[1],
+                     "avoidable_bias": diag.avoidable_bias, "variance": diag.variance,
+                     "train_seconds": history.seconds})
+    run.set_tags({"diagnosis": diag.verdict, "recommendation": diag.recommendation})
+    plots.cost_curve(history.costs, history.iterations, folder / "cost_curve.png",
+                     title=run_title(cfg))
+    if ds.n_features == 2:
+        plots.decision_boundary(model.predict, ds.X_train, ds.Y_train,
+                                folder / "decision_boundary.png", title=run_title(cfg))
+    layer_stats = getattr(history, "layer_stats", {})
+    if "start" in layer_stats:
+        plots.layer_stats(layer_stats["start"], layer_stats["end"], folder / "layer_stats.png",
+                          title=run_title(cfg))
+    np.savez(folder / "model.npz", **{k: np.asarray(v) for k, v in model.params.items()})
+    run.log_artifacts(folder)
+
+
+# --- the job ------------------------------------------------------------------------------------
+
+def open_run(cfg: DictConfig, resolved: dict, config_hash: str):
+    """A RUNNING MLflow run for this job (a child when in a sweep), or None to skip it."""
+    if not cfg.tracking.enabled:
+        return tracking.NoRun()
+    parent = job_parent(cfg)
+    uri = parent["tracking_uri"] if parent else tracking.resolve_uri(cfg.tracking.uri)
+    mlflow = tracking.client(uri)
+    exp = parent["experiment_id"] if parent else tracking.experiment_id(
+        mlflow, experiment_name(cfg), uri)
+    if cfg.resume and config_hash in tracking.finished_hashes(mlflow, exp):
+        log.info("skipped (resume): %s already has a FINISHED run [%s]", config_hash,
+                 overrides_text())
+        return None
+    run = tracking.Run.start(mlflow, exp, run_title(cfg).split(": ", 1)[1],
+                             parent_id=parent["run_id"] if parent else None,
+                             tags={"config_hash": config_hash,
+                                   "git_commit": tracking.git_commit(),
+                                   "overrides": overrides_text(), **doctor.process_tags()},
+                             flush_every=FLUSH_EVERY)
+    run.log_params(tracking.params_of(resolved))
+    return run
+
+
+def run_job(cfg: DictConfig) -> float:
+    """The whole job; returns the dev accuracy (NaN when gated, diverged or skipped).
+
+    Bad values raise ``ConfigError`` / ``DataError`` before anything is written; a run that
+    fails later ends FAILED (or KILLED on Ctrl-C/SIGTERM) with the reason tagged, and re-raises.
+    """
+    schema.validate(cfg)
+    ds = load_data(cfg)
+    schema.validate(cfg, ds.n_features)  # the model's input size against the data
+    model = build_model(cfg)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    chash = tracking.config_hash(resolved)
+    run = open_run(cfg, resolved, chash)
+    if run is None:
+        return float("nan")
+    with tempfile.TemporaryDirectory(prefix="initreg-") as tmp:
+        folder = Path(tmp)
+        (folder / "config.yaml").write_text(OmegaConf.to_yaml(resolved))
+        try:
+            return _gated_run(cfg, run, model, ds, folder)
+        except (KeyboardInterrupt, Terminated) as err:
+            run.set_tags({"failure_reason": "interrupted", "error_type": type(err).__name__})
+            run.end("KILLED")
+            raise
+        except Exception as err:
+            run.set_tags({"failure_reason": "exception", "error_type": type(err).__name__,
+                          "error_message": str(err)})
+            run.end("FAILED")
+            raise
+
+
+def _stop_diverged(run, folder: Path, err: DivergenceError) -> float:
+    run.set_tags({"failure_reason": "diverged", "diverged_at_iteration": err.iteration,
+                  "error_message": str(err)})
+    run.log_artifacts(folder)
+    run.end("FAILED")
+    log.warning("done [%s]: %s", overrides_text(), err)
+    return float("nan")
+
+
+def _gated_run(cfg, run, model, ds, folder: Path) -> float:
+    try:
+        check_finite_start(model, ds)
+    except DivergenceError as err:
+        return _stop_diverged(run, folder, err)
+    gate = gradcheck_gate(cfg, model, ds)
+    (folder / "gradcheck.json").write_text(json.dumps(gate.to_dict(), indent=2))
+    run.set_tags({"gradcheck": "passed" if gate.passed else "failed"})
+    run.add_metric("gradcheck_difference", gate.difference)
+    log.info(gate.summary())
+    if not gate.passed:
+        run.set_tags({"failure_reason": "gradcheck"})
+        run.log_artifacts(folder)
+        run.end("FAILED")
+        log.warning("done [%s]: gate FAILED, not trained", overrides_text())
+        return float("nan")
+    try:
+        history = train_model(cfg, model, ds, run)
+    except DivergenceError as err:
+        return _stop_diverged(run, folder, err)
+    results = evaluate(model, ds)
+    diag = diagnose_run(cfg, results)
+    log_results(cfg, run, model, ds, history, results, diag, folder)
+    run.end("FINISHED")
+    log.info("done [%s]: train %.3f dev %.3f test %.3f  %s  gate passed", overrides_text(),
+             results["train_accuracy"], results["dev_accuracy"], results["test_accuracy"],
+             diag.verdict)
+    return results["dev_accuracy"]
