@@ -4,6 +4,9 @@
     python pipelines/train.py                                   # football, He init
     python pipelines/train.py experiment=course_init init=he    # reproduces 298/300 and 96/100
     python pipelines/train.py -m experiment=default_sweep       # the 27-run sweep
+
+Exit status: 0 when the run FINISHED (or was skipped by resume), 1 when it ended FAILED (gate,
+divergence, an exception), 2 for a bad value (nothing written), 130/143 on SIGINT/SIGTERM.
 """
 
 import signal
@@ -15,8 +18,10 @@ from omegaconf import DictConfig
 
 from initreg import config as schema
 from initreg.data import DataError
-from initreg.job import Terminated, job_parent, run_job
+from initreg.job import Terminated, run_job
+from initreg.lifecycle import in_sweep
 from initreg.overrides import check_overrides
+from initreg.tracking import TrackingUnavailable
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
@@ -31,13 +36,20 @@ def main(cfg: DictConfig) -> float:
         signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:  # not the main thread (a thread-based launcher)
         pass
+    if in_sweep():  # the sweeper gets the dev accuracy; failures are the summary's to list
+        return run_job(cfg).dev_accuracy
     try:
-        return run_job(cfg)
-    except (schema.ConfigError, DataError) as err:
-        if job_parent(cfg) is None:  # a single run: one line, exit status 2
-            print(f"error: {err}", file=sys.stderr)
-            sys.exit(2)
-        raise
+        outcome = run_job(cfg)
+    except (schema.ConfigError, DataError) as err:  # one line, nothing written
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except TrackingUnavailable as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(1)
+    if outcome.failed:
+        print(f"error: the run ended {outcome.status}: {outcome.reason}", file=sys.stderr)
+        sys.exit(1)
+    return outcome.dev_accuracy
 
 
 if __name__ == "__main__":
@@ -46,4 +58,9 @@ if __name__ == "__main__":
     except schema.ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Terminated:
+        sys.exit(143)

@@ -8,8 +8,11 @@ raised, so the parent is also closed by an ``atexit`` hook; both paths are idemp
 """
 
 import atexit
+import fcntl
 import json
 import logging
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -20,7 +23,8 @@ from omegaconf import DictConfig, OmegaConf
 from initreg import doctor, tracking
 from initreg.config import ConfigError, validate
 from initreg.data import DataError
-from initreg.job import PARENT_FILE, experiment_name, job_hash, load_dataset
+from initreg.job import Terminated, experiment_name, job_hash, load_dataset
+from initreg.lifecycle import PARENT_FILE, read_parent
 from initreg.overrides import compose_jobs, expand_jobs
 from initreg.summary import close_sweep
 
@@ -32,12 +36,27 @@ EXPANDED_SWEEPERS = (  # sweepers whose jobs are the cartesian product of their 
 
 
 class SweepCallback(Callback):
-    """Owns a multirun's MLflow parent run."""
+    """Owns a multirun's MLflow parent run, from the pre-check to the summary."""
 
     def __init__(self) -> None:
         self._parent: dict | None = None
+        self._interrupted: str | None = None
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        """Check every job, then create the parent run; refuse the sweep in one line on error.
+
+        Hydra turns an exception raised here into a warning and launches the jobs all the same
+        (each would then run with no parent), so every failure becomes exit status 2 here.
+        """
+        try:
+            self._start(config)
+        except Exception as err:
+            text = " ".join(str(err).split()) or type(err).__name__
+            print(f"error: the sweep was refused before any job ran: {text[:500]}",
+                  file=sys.stderr)
+            sys.exit(2)
+
+    def _start(self, config: DictConfig) -> None:
         jobs = plan(config)
         problems = check_jobs(jobs)
         if problems:  # refuse the whole sweep before anything is written
@@ -48,8 +67,13 @@ class SweepCallback(Callback):
             sys.exit(2)
         if not config.tracking.enabled:
             return
+        sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
+        sweep_dir.mkdir(parents=True, exist_ok=True)  # fails here, before any run is written
+        if not os.access(sweep_dir, os.W_OK):
+            raise PermissionError(f"hydra.sweep.dir={str(sweep_dir)!r} is not writable")
+        claim = claim_sweep_dir(sweep_dir)
         uri = tracking.resolve_uri(config.tracking.uri)
-        mlflow = tracking.client(uri)
+        mlflow = tracking.client(uri, config.tracking.timeout_s)
         for line in doctor.report(*doctor.heal(mlflow)):
             log.warning(line)
         exp = tracking.experiment_id(mlflow, experiment_name(config), uri)
@@ -59,7 +83,6 @@ class SweepCallback(Callback):
             skipped = sum(job_hash(cfg) in done for _, cfg in jobs)
             log.info("resume: %d of %d jobs already have a FINISHED run and are skipped",
                      skipped, len(jobs))
-        sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
         overrides = list(config.hydra.overrides.task)
         run = tracking.Run.start(mlflow, exp, f"sweep {sweep_dir.name}", tags={
             "sweep": "true",
@@ -70,13 +93,35 @@ class SweepCallback(Callback):
             "jobs_skipped": skipped,
             **doctor.process_tags(),
         })
-        self._parent = {"tracking_uri": uri, "experiment_id": exp, "run_id": run.run_id,
-                        "skipped": skipped}
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        (sweep_dir / PARENT_FILE).write_text(json.dumps(self._parent, indent=2))
+        parent = {"tracking_uri": uri, "experiment_id": exp, "run_id": run.run_id,
+                  "skipped": skipped, "sweep_dir": str(sweep_dir), "jobs_planned": len(jobs),
+                  "timeout_s": config.tracking.timeout_s, "submitter": doctor.process_tags()}
+        try:
+            (sweep_dir / PARENT_FILE).write_text(json.dumps(parent, indent=2))
+        except OSError:
+            run.set_tags({"failure_reason": "exception",
+                          "error_message": f"could not write {sweep_dir / PARENT_FILE}"})
+            run.end("FAILED")
+            raise
+        finally:
+            claim.close()  # the folder is now this sweep's (its parent file names it)
+        self._parent = parent
         log.info("sweep parent run %s in experiment %r (%s)", run.run_id,
                  experiment_name(config), uri)
         atexit.register(self._finish)
+        self._catch_signals()
+
+    def _catch_signals(self) -> None:
+        """Ctrl-C and SIGTERM stop the sweep: the jobs end KILLED, then the parent."""
+        def stop(signum, frame):
+            self._interrupted = signal.Signals(signum).name
+            raise KeyboardInterrupt if signum == signal.SIGINT else Terminated("SIGTERM")
+
+        try:
+            signal.signal(signal.SIGINT, stop)
+            signal.signal(signal.SIGTERM, stop)
+        except ValueError:  # not the main thread
+            pass
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         self._finish(job_raised=False)
@@ -86,7 +131,25 @@ class SweepCallback(Callback):
         if self._parent is None:
             return
         parent, self._parent = self._parent, None
-        close_sweep(parent, job_raised=job_raised)
+        close_sweep(parent, job_raised=job_raised, interrupted=self._interrupted)
+
+
+def claim_sweep_dir(sweep_dir: Path):
+    """Lock ``sweep_dir`` for this sweep (an open file: close it once the parent file is
+    written); refuse a folder whose parent file names a sweep that is still running.
+
+    Jobs find their parent run through the folder's ``mlflow_parent.json``: two live sweeps in
+    one folder would send each other's jobs to the wrong parent.
+    """
+    lock = open(sweep_dir / ".initreg-sweep.lock", "a")  # noqa: SIM115 - closed by the caller
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    previous = read_parent(sweep_dir)
+    owner = (previous or {}).get("submitter")
+    if owner and str(owner.get("pid")) != str(os.getpid()) and doctor.process_gone(owner) is False:
+        lock.close()
+        raise RuntimeError(f"hydra.sweep.dir={str(sweep_dir)!r} belongs to the sweep that process "
+                           f"{owner.get('pid')} is running; choose another folder")
+    return lock
 
 
 def plan(config: DictConfig) -> list[tuple[list[str], DictConfig]]:

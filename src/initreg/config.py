@@ -97,6 +97,7 @@ class TrackingConf:
     enabled: bool = True
     uri: str | None = None  # None: $MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db
     experiment: str | None = None  # None: the data set's name
+    timeout_s: float = 60.0  # how long one call may wait for a tracking server that is gone
 
 
 @dataclass
@@ -178,5 +179,8 @@ def validate(cfg, n_features: int | None = None) -> None:
         _fail("data.bayes_error", cfg.data.bayes_error, "a number in [0, 1)")
     if cfg.diagnosis.metric not in DIAGNOSIS_METRICS:
         _fail("diagnosis.metric", cfg.diagnosis.metric, ", ".join(DIAGNOSIS_METRICS))
+    timeout = cfg.tracking.timeout_s
+    if not _is_number(timeout) or not 1 <= timeout <= 3600:
+        _fail("tracking.timeout_s", timeout, "a number of seconds in [1, 3600]")
     if not cfg.diagnosis.tolerance >= 0:
         _fail("diagnosis.tolerance", cfg.diagnosis.tolerance, "a number >= 0")

@@ -13,12 +13,16 @@ from initreg import tracking
 
 
 def process_started(pid: int) -> str | None:
-    """The start time of process ``pid`` in clock ticks since boot (Linux), else None."""
+    """The start time of process ``pid`` in clock ticks since boot (Linux), else None.
+
+    None too for a zombie (state Z): it has exited, only its parent has not reaped it yet.
+    """
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat.rsplit(")", 1)[1].split()[19]  # field 22, counted after the command name
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name: state is field 3
+    return None if fields[0] == "Z" else fields[19]  # field 22: the start time
 
 
 def process_tags() -> dict[str, str]:
@@ -28,9 +32,9 @@ def process_tags() -> dict[str, str]:
             "pid_started": process_started(pid) or ""}
 
 
-def is_orphan(run) -> bool | None:
-    """True when the run's process is gone, False when alive, None when we cannot tell."""
-    tags = run.data.tags
+def process_gone(tags) -> bool | None:
+    """True when the process that ``process_tags`` described is gone, False when it is alive,
+    None when we cannot tell (another host, no pid recorded)."""
     if tags.get("host") != socket.gethostname() or not tags.get("pid"):
         return None
     pid = int(tags["pid"])
@@ -41,7 +45,14 @@ def is_orphan(run) -> bool | None:
     except PermissionError:
         pass
     started = process_started(pid)
-    return bool(tags.get("pid_started")) and started is not None and started != tags["pid_started"]
+    if started is None:  # it exited between the two looks
+        return True
+    return bool(tags.get("pid_started")) and started != tags["pid_started"]
+
+
+def is_orphan(run) -> bool | None:
+    """True when the run's process is gone, False when alive, None when we cannot tell."""
+    return process_gone(run.data.tags)
 
 
 def running_runs(mlflow) -> list:

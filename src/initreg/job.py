@@ -7,8 +7,9 @@
     dev_accuracy = run_job(cfg)
 
 ``pipelines/train.py`` is the command-line entry point around :func:`run_job`; tests, studies and
-benchmarks call the stages here directly, in-process. A job in a sweep finds its parent run
-through the file the sweep's callback (``initreg.callbacks``) writes into ``hydra.sweep.dir``.
+benchmarks call the stages here directly, in-process. What ties a job to its sweep (its parent
+run, its outcome file, its claim on a config, the watch on the submitter) is in
+``initreg.lifecycle``.
 """
 
 import json
@@ -18,9 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
-from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
@@ -28,50 +27,35 @@ from initreg import config as schema
 from initreg import diagnosis, doctor, metrics, plots, tracking
 from initreg.data import DataError, Dataset, train_subset
 from initreg.gradcheck import GradcheckResult, gradient_check, model_objective
+from initreg.lifecycle import (
+    JobOutcome,
+    die_with_submitter,
+    in_sweep,
+    job_parent,
+    overrides_text,
+    rival_run,
+    write_status,
+)
 from initreg.nn import DivergenceError, History, mask_rng, stats, train
 
 log = logging.getLogger("initreg.train")
 FLUSH_EVERY = 50  # cost points buffered before a batched write, so the UI shows progress
-PARENT_FILE = "mlflow_parent.json"  # written by the sweep's callback into hydra.sweep.dir
 
 
 class Terminated(BaseException):
     """SIGTERM arrived: the run ends KILLED, like Ctrl-C."""
 
 
-# --- where the job belongs --------------------------------------------------------------------
+# --- names --------------------------------------------------------------------
 
 def experiment_name(cfg) -> str:
     """``tracking.experiment``, defaulting to the data set's name."""
     return cfg.tracking.experiment or cfg.data.name
 
 
-def read_parent(sweep_dir: str | Path) -> dict | None:
-    """The parent run written for this sweep directory, if any."""
-    path = Path(sweep_dir) / PARENT_FILE
-    return json.loads(path.read_text()) if path.exists() else None
-
-
-def job_parent(cfg) -> dict | None:
-    """The parent run of the multirun this job belongs to (None for a single run)."""
-    if not HydraConfig.initialized():
-        return None
-    hc = HydraConfig.get()
-    if hc.mode != RunMode.MULTIRUN:
-        return None
-    return read_parent(Path(str(hc.sweep.dir)).resolve())
-
-
 def job_hash(cfg) -> str:
     """The job's ``config_hash``: what the run computes, without its tracking keys."""
     return tracking.config_hash(OmegaConf.to_container(cfg, resolve=True))
-
-
-def overrides_text() -> str:
-    """The job's Hydra overrides as one string ("" outside Hydra)."""
-    if not HydraConfig.initialized():
-        return ""
-    return " ".join(HydraConfig.get().overrides.task)
 
 
 def run_title(cfg: DictConfig) -> str:
@@ -217,30 +201,47 @@ def log_results(cfg, run, model, ds: Dataset, history: History, results, diag, f
 # --- the job ------------------------------------------------------------------------------------
 
 def open_run(cfg: DictConfig, resolved: dict, config_hash: str):
-    """A RUNNING MLflow run for this job (a child when in a sweep), or None to skip it."""
+    """A RUNNING MLflow run for this job (a child when in a sweep), or a skipped ``JobOutcome``.
+
+    With ``resume=true`` the run itself is the claim on its config: it is created first, then
+    any other FINISHED run of the same ``config_hash``, or a RUNNING one whose process lives
+    and that started earlier, wins and this one is deleted, so two sweeps (or a dead sweep's
+    last workers and its resumption) never both train one config.
+    """
     if not cfg.tracking.enabled:
         return tracking.NoRun()
     parent = job_parent(cfg)
+    if in_sweep() and parent is None:
+        raise RuntimeError("this sweep has no parent run (its pre-check did not complete); "
+                           "the job is not run outside it")
     uri = parent["tracking_uri"] if parent else tracking.resolve_uri(cfg.tracking.uri)
-    mlflow = tracking.client(uri)
+    mlflow = tracking.client(uri, cfg.tracking.timeout_s)
     exp = parent["experiment_id"] if parent else tracking.experiment_id(
         mlflow, experiment_name(cfg), uri)
     if cfg.resume and config_hash in tracking.finished_hashes(mlflow, exp):
-        log.info("skipped (resume): %s already has a FINISHED run [%s]", config_hash,
-                 overrides_text())
-        return None
+        return _skipped(config_hash, "already has a FINISHED run")
     run = tracking.Run.start(mlflow, exp, run_title(cfg).split(": ", 1)[1],
                              parent_id=parent["run_id"] if parent else None,
                              tags={"config_hash": config_hash,
                                    "git_commit": tracking.git_commit(),
                                    "overrides": overrides_text(), **doctor.process_tags()},
                              flush_every=FLUSH_EVERY)
+    if cfg.resume:
+        rival = rival_run(mlflow, exp, config_hash, run.run_id)
+        if rival is not None:
+            tracking.retry(mlflow.delete_run, run.run_id)
+            return _skipped(config_hash, f"run {rival} holds it")
     run.log_params(tracking.params_of(resolved))
     return run
 
 
-def run_job(cfg: DictConfig) -> float:
-    """The whole job; returns the dev accuracy (NaN when gated, diverged or skipped).
+def _skipped(config_hash: str, why: str) -> JobOutcome:
+    log.info("skipped (resume): config %s %s [%s]", config_hash, why, overrides_text())
+    return JobOutcome("skipped", reason=f"resume: {why}")
+
+
+def run_job(cfg: DictConfig) -> JobOutcome:
+    """The whole job; its outcome (dev accuracy NaN when gated, diverged or skipped).
 
     Bad values raise ``ConfigError`` / ``DataError`` before anything is written; a run that
     fails later ends FAILED (or KILLED on Ctrl-C/SIGTERM) with the reason tagged, and re-raises.
@@ -251,35 +252,57 @@ def run_job(cfg: DictConfig) -> float:
     model = build_model(cfg)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     chash = tracking.config_hash(resolved)
-    run = open_run(cfg, resolved, chash)
-    if run is None:
-        return float("nan")
-    with tempfile.TemporaryDirectory(prefix="initreg-") as tmp:
+    name = run_title(cfg).split(": ", 1)[1]
+    try:
+        run = open_run(cfg, resolved, chash)
+    except Exception as err:
+        write_status(name, JobOutcome("not recorded", reason=f"{type(err).__name__}: {err}"))
+        raise
+    if isinstance(run, JobOutcome):
+        write_status(name, run)
+        return run
+    write_status(name, JobOutcome("RUNNING", run_id=run.run_id))
+    with tempfile.TemporaryDirectory(prefix="initreg-") as tmp, \
+            die_with_submitter(job_parent(cfg)):
         folder = Path(tmp)
         (folder / "config.yaml").write_text(OmegaConf.to_yaml(resolved))
         try:
-            return _gated_run(cfg, run, model, ds, folder)
+            outcome = _gated_run(cfg, run, model, ds, folder)
         except (KeyboardInterrupt, Terminated) as err:
-            run.set_tags({"failure_reason": "interrupted", "error_type": type(err).__name__})
-            run.end("KILLED")
+            _end_quietly(run, "KILLED", {"failure_reason": "interrupted",
+                                         "error_type": type(err).__name__})
+            write_status(name, JobOutcome("KILLED", run_id=run.run_id, reason="interrupted"))
             raise
         except Exception as err:
-            run.set_tags({"failure_reason": "exception", "error_type": type(err).__name__,
-                          "error_message": str(err)})
-            run.end("FAILED")
+            _end_quietly(run, "FAILED", {"failure_reason": "exception",
+                                         "error_type": type(err).__name__,
+                                         "error_message": str(err)})
+            write_status(name, JobOutcome("FAILED", run_id=run.run_id,
+                                          reason=f"{type(err).__name__}: {err}"))
             raise
+    write_status(name, outcome)
+    return outcome
 
 
-def _stop_diverged(run, folder: Path, err: DivergenceError) -> float:
+def _end_quietly(run, status: str, tags: dict) -> None:
+    """End a run that is failing; a store that is itself the failure must not hide it."""
+    try:
+        run.set_tags(tags)
+        run.end(status)
+    except Exception as err:  # e.g. TrackingUnavailable: the run stays RUNNING for `doctor`
+        log.error("could not end run %s %s: %s", run.run_id, status, err)
+
+
+def _stop_diverged(run, folder: Path, err: DivergenceError) -> JobOutcome:
     run.set_tags({"failure_reason": "diverged", "diverged_at_iteration": err.iteration,
                   "error_message": str(err)})
     run.log_artifacts(folder)
     run.end("FAILED")
     log.warning("done [%s]: %s", overrides_text(), err)
-    return float("nan")
+    return JobOutcome("FAILED", run_id=run.run_id, reason=str(err))
 
 
-def _gated_run(cfg, run, model, ds, folder: Path) -> float:
+def _gated_run(cfg, run, model, ds, folder: Path) -> JobOutcome:
     try:
         check_finite_start(model, ds)
     except DivergenceError as err:
@@ -294,7 +317,7 @@ def _gated_run(cfg, run, model, ds, folder: Path) -> float:
         run.log_artifacts(folder)
         run.end("FAILED")
         log.warning("done [%s]: gate FAILED, not trained", overrides_text())
-        return float("nan")
+        return JobOutcome("FAILED", run_id=run.run_id, reason="gradcheck failed")
     try:
         history = train_model(cfg, model, ds, run)
     except DivergenceError as err:
@@ -306,4 +329,4 @@ def _gated_run(cfg, run, model, ds, folder: Path) -> float:
     log.info("done [%s]: train %.3f dev %.3f test %.3f  %s  gate passed", overrides_text(),
              results["train_accuracy"], results["dev_accuracy"], results["test_accuracy"],
              diag.verdict)
-    return results["dev_accuracy"]
+    return JobOutcome("FINISHED", results["dev_accuracy"], run.run_id)

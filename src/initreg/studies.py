@@ -26,7 +26,7 @@ from hydra.utils import instantiate
 
 from initreg import data, plots, tracking
 from initreg.data import Dataset
-from initreg.job import read_parent
+from initreg.lifecycle import read_parent
 from initreg.nn import initialize, stats
 
 # --- shared: reading runs, tables, figures, writing a section -----------------------------------

@@ -1,8 +1,16 @@
-"""The end of a sweep: close its parent run and print what happened, best runs first."""
+"""The end of a sweep: end its runs, close its parent run and print what happened, best first."""
 
+import json
 import math
+import os
+import signal
+import time
+from pathlib import Path
 
-from initreg import tracking
+from initreg import doctor, tracking
+from initreg.lifecycle import STATUS_FILE
+
+STOP_WAIT_S = 20.0  # how long stopped workers get to end their own runs before SIGKILL
 
 UI_HINT = "make ui   (MLflow UI on http://127.0.0.1:5000)"
 
@@ -40,21 +48,105 @@ def summary_lines(runs, best: int = 5) -> list[str]:
     return lines
 
 
-def close_sweep(parent: dict, job_raised: bool = False) -> str:
-    """End the parent FINISHED, or FAILED when a job crashed; print and return the summary."""
-    mlflow = tracking.client(parent["tracking_uri"])
-    runs = tracking.children(mlflow, parent["experiment_id"], parent["run_id"])
+def job_records(sweep_dir: str | None) -> list[dict]:
+    """The ``initreg_job.json`` each job of the sweep wrote into its own folder."""
+    if not sweep_dir or not Path(sweep_dir).is_dir():
+        return []
+    records = []
+    for path in sorted(Path(sweep_dir).glob(f"*/{STATUS_FILE}")):
+        try:
+            records.append({"folder": path.parent.name, **json.loads(path.read_text())})
+        except (OSError, ValueError):
+            continue
+    return records
+
+
+def unrecorded_lines(records: list[dict], runs, planned: int) -> list[str]:
+    """Jobs the store does not show: no run written (store out of reach), or never started."""
+    in_store = {r.info.run_id for r in runs}
+    lines = []
+    for rec in records:
+        if rec.get("status") == "skipped" or (rec.get("run_id") and rec["run_id"] in in_store):
+            continue
+        what = (f"run {rec['run_id']} {rec.get('status', '?')} (the store did not record its end)"
+                if rec.get("run_id") else "no run")
+        lines.append(f"  {what}: {rec.get('name', rec['folder'])}  {rec.get('reason', '')}"[:200])
+    missing = planned - len(records)
+    if missing > 0:
+        lines.append(f"  {missing} of {planned} planned jobs never started")
+    return lines
+
+
+def stop_children(mlflow, runs, wait_s: float = STOP_WAIT_S) -> list:
+    """End every RUNNING child KILLED; the runs as they are afterwards.
+
+    A child whose process lives (a worker still training) gets SIGTERM, which ends its run
+    KILLED from inside; after ``wait_s`` it gets SIGKILL. A child whose process is gone (loky
+    kills its workers when a sweep aborts) is ended KILLED here.
+    """
+    def running(rs):
+        return [r for r in rs if r.info.status == "RUNNING"]
+
+    stopping = set()
+    for r in running(runs):
+        if doctor.process_gone(r.data.tags) is False and r.data.tags.get("pid") != str(os.getpid()):
+            _signal(int(r.data.tags["pid"]), signal.SIGTERM)
+            stopping.add(r.info.run_id)
+    deadline = time.monotonic() + wait_s
+    while stopping and time.monotonic() < deadline:
+        time.sleep(0.2)
+        stopping = {i for i in stopping
+                    if tracking.retry(mlflow.get_run, i).info.status == "RUNNING"}
+    for run_id in {r.info.run_id for r in running(runs)}:
+        run = tracking.retry(mlflow.get_run, run_id)
+        if run.info.status != "RUNNING":
+            continue
+        if doctor.process_gone(run.data.tags) is False:
+            _signal(int(run.data.tags["pid"]), signal.SIGKILL)
+        ended = tracking.Run(mlflow, run_id)
+        ended.set_tags({"failure_reason": run.data.tags.get("failure_reason", "interrupted"),
+                        "error_message": "the sweep was stopped before this job ended"})
+        ended.end("KILLED")
+    return [tracking.retry(mlflow.get_run, r.info.run_id) for r in runs]
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except OSError:
+        pass
+
+
+def close_sweep(parent: dict, job_raised: bool = False, interrupted: str | None = None) -> str:
+    """End the sweep: its children first (none left RUNNING), then the parent KILLED when the
+    sweep was interrupted, FAILED when a job crashed, else FINISHED; print and return the
+    summary, which lists every job, also those the store never recorded."""
+    records = job_records(parent.get("sweep_dir"))
+    planned = int(parent.get("jobs_planned") or 0)
+    try:
+        mlflow = tracking.client(parent["tracking_uri"], parent.get("timeout_s", 60))
+        runs = tracking.children(mlflow, parent["experiment_id"], parent["run_id"])
+        if interrupted or job_raised or any(job_status(r) == "running" for r in runs):
+            runs = stop_children(mlflow, runs)
+    except tracking.TrackingUnavailable as err:
+        lines = [f"sweep {parent['run_id']}: the tracking store is out of reach ({err}); "
+                 "its runs could not be ended or read", *unrecorded_lines(records, [], planned)]
+        print("\n".join(lines), flush=True)
+        return "\n".join(lines)
     crashed = job_raised or any(job_status(r) in ("failed", "killed", "running") for r in runs)
-    status = "FAILED" if crashed else "FINISHED"
+    status = "KILLED" if interrupted else "FAILED" if crashed else "FINISHED"
     run = tracking.Run(mlflow, parent["run_id"])
     best = max((r.data.metrics.get("dev_accuracy", -math.inf) for r in runs), default=-math.inf)
     if math.isfinite(best):
         run.add_metric("best_dev_accuracy", best)
-    run.set_tags({"jobs": len(runs)})
+    run.set_tags({"jobs": len(runs), **({"failure_reason": "interrupted",
+                                         "error_type": interrupted} if interrupted else {})})
     run.end(status)
     text = "\n".join([
-        f"sweep {parent['run_id']} {status}: {len(runs)} runs",
+        f"sweep {parent['run_id']} {status}: {len(runs)} runs"
+        + (f" (stopped by {interrupted})" if interrupted else ""),
         *summary_lines(runs),
+        *unrecorded_lines(records, runs, planned),
         f"open the UI: {UI_HINT}",
     ])
     print(text, flush=True)

@@ -5,12 +5,15 @@ parallel jobs and callbacks never share hidden state. SQLite stores get a busy t
 write is retried on "database is locked", so parallel writers never lose a run.
 """
 
+import fcntl
 import hashlib
 import json
 import os
+import re
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,21 +52,83 @@ def sqlite_path(uri: str) -> Path | None:
     return Path(uri[len("sqlite:///"):].partition("?")[0])
 
 
+class TrackingUnavailable(RuntimeError):
+    """The tracking server did not answer within ``tracking.timeout_s``."""
+
+
+_UNREACHABLE = re.compile(r"API request to (https?://[^/\s]+)\S* failed with exception")
+
+
 def retry(fn: Callable, *args, attempts: int = 8, **kwargs):
-    """Call ``fn``, retrying with backoff while SQLite reports a lock."""
+    """Call ``fn``, retrying with backoff while SQLite reports a lock.
+
+    A tracking server that did not answer (MLflow has already retried, within the bound set
+    by ``bound_http_wait``) raises ``TrackingUnavailable`` naming the server.
+    """
     for attempt in range(attempts):
         try:
             return fn(*args, **kwargs)
         except MlflowException as err:
+            gone = _UNREACHABLE.search(str(err))
+            if gone:
+                wait = os.environ.get("MLFLOW_HTTP_REQUEST_TIMEOUT", "120")
+                raise TrackingUnavailable(
+                    f"the tracking server {gone.group(1)} did not answer (3 tries, {wait} s "
+                    "each at most; tracking.timeout_s bounds the wait)") from None
             if "locked" not in str(err) or attempt == attempts - 1:
                 raise
             time.sleep(0.05 * 2**attempt)
     return None
 
 
-def client(uri: str) -> MlflowClient:
-    """A client for the (already resolved) tracking URI."""
-    return MlflowClient(tracking_uri=uri)
+DEFAULT_TIMEOUT_S = 60.0
+
+
+def bound_http_wait(timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    """Bound how long one MLflow HTTP call may wait for a server that does not answer.
+
+    MLflow retries a failed request 7 times with exponential backoff (about 4 minutes) and
+    waits up to 120 s for each answer. Its own settings (read at every request from the
+    environment) are set so that one call, retries included, gives up after about
+    ``timeout_s``: each attempt waits at most a third of it, with two retries 1 s and 2 s apart.
+    """
+    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(max(1, int(timeout_s / 3)))
+    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "2"
+    os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] = "1"
+    os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_JITTER"] = "0"
+
+
+@contextmanager
+def _store_lock(db: Path):
+    """An exclusive lock beside a SQLite store, held while the store is created or migrated.
+
+    MLflow creates and migrates a new SQLite store on first use; two processes doing it at once
+    both fail (``table _alembic_tmp_experiments already exists``) and leave it unusable.
+    """
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(db.parent / f"{db.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def client(uri: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> MlflowClient:
+    """A client for the (already resolved) tracking URI, its store ready to use.
+
+    A SQLite store is created (or migrated) under a file lock, so concurrent first starts are
+    safe; a server that does not answer within ``timeout_s`` raises ``TrackingUnavailable``.
+    """
+    if uri.startswith(("http://", "https://")):
+        bound_http_wait(timeout_s)
+    db = sqlite_path(uri)
+    if db is None:
+        return MlflowClient(tracking_uri=uri)
+    with _store_lock(db):  # the client's constructor creates and migrates the store
+        mlflow = MlflowClient(tracking_uri=uri)
+        retry(mlflow.search_experiments, max_results=1)
+    return mlflow
 
 
 def experiment_id(mlflow: MlflowClient, name: str, uri: str) -> str:
@@ -179,12 +244,11 @@ class NoRun:
         return lambda *args, **kwargs: None
 
 
-def children(mlflow: MlflowClient, experiment: str, parent_id: str) -> list:
-    """Every child run of ``parent_id``."""
+def search(mlflow: MlflowClient, experiment: str, filter_string: str = "") -> list:
+    """Every run of ``experiment`` that matches ``filter_string``, page by page."""
     runs, token = [], None
     while True:
-        page = retry(mlflow.search_runs, [experiment],
-                     filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}'",
+        page = retry(mlflow.search_runs, [experiment], filter_string=filter_string,
                      max_results=1000, page_token=token)
         runs.extend(page)
         token = page.token
@@ -192,17 +256,15 @@ def children(mlflow: MlflowClient, experiment: str, parent_id: str) -> list:
             return runs
 
 
+def children(mlflow: MlflowClient, experiment: str, parent_id: str) -> list:
+    """Every child run of ``parent_id``."""
+    return search(mlflow, experiment, f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}'")
+
+
 def finished_hashes(mlflow: MlflowClient, experiment: str) -> set[str]:
     """``config_hash`` tags of the experiment's FINISHED runs."""
-    found, token = set(), None
-    while True:
-        page = retry(mlflow.search_runs, [experiment],
-                     filter_string="attributes.status = 'FINISHED'",
-                     max_results=1000, page_token=token)
-        found.update(r.data.tags.get("config_hash") for r in page)
-        token = page.token
-        if not token:
-            return found - {None}
+    runs = search(mlflow, experiment, "attributes.status = 'FINISHED'")
+    return {r.data.tags.get("config_hash") for r in runs} - {None}
 
 
 def params_of(cfg: Mapping, skip: Iterable[str] = ("hydra",)) -> dict[str, Any]:

@@ -24,8 +24,10 @@ def run_pipeline(args, tmp_path, extra_env=None, check=True, timeout=600):
     """Run pipelines/train.py for real into stores and folders under tmp_path."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "tests" / "helpers"),
            "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlruns/mlflow.db", **(extra_env or {})}
-    cmd = [sys.executable, str(TRAIN), *args, f"hydra.run.dir={tmp_path}/outputs",
-           f"hydra.sweep.dir={tmp_path}/multirun"]
+    flags = [a for a in args if a in ("-m", "--multirun")]
+    cmd = [sys.executable, str(TRAIN), *flags, f"hydra.run.dir={tmp_path}/outputs",
+           f"hydra.sweep.dir={tmp_path}/multirun",
+           *[a for a in args if a not in flags]]  # a test's own hydra.* wins
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=timeout)
     if check and proc.returncode != 0:

@@ -156,7 +156,8 @@ def test_divergence_stops_the_run_and_the_sweep_goes_on(tmp_path, store):
 
 
 def test_non_finite_init_is_reported_by_the_guard_at_iteration_0(tmp_path, store):
-    run_pipeline(["init=random", "init.scale=1e200", *FAST], tmp_path)
+    proc = run_pipeline(["init=random", "init.scale=1e200", *FAST], tmp_path, check=False)
+    assert proc.returncode == 1  # a run that ends FAILED
     (run,) = all_runs(store)
     assert run.info.status == "FAILED"
     assert run.data.tags["failure_reason"] == "diverged"
