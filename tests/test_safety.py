@@ -21,7 +21,7 @@ def test_non_loopback_hosts_print_a_warning(host, warns):
 def test_servers_bind_loopback_unless_told(target):
     plan = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True,
                           check=True).stdout
-    assert "--host 127.0.0.1" in plan and "warn-host.sh 127.0.0.1" in plan
+    assert "--host '127.0.0.1'" in plan and "warn-host.sh '127.0.0.1'" in plan  # quoted values
     told = subprocess.run(["make", "-n", target, "HOST=0.0.0.0"], cwd=ROOT, capture_output=True,
                           text=True, check=True).stdout
-    assert "--host 0.0.0.0" in told and "warn-host.sh 0.0.0.0" in told
+    assert "--host '0.0.0.0'" in told and "warn-host.sh '0.0.0.0'" in told

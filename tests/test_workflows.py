@@ -1,7 +1,10 @@
-"""The GitHub workflows: valid YAML, the triggers and jobs the project relies on, real targets."""
+"""The GitHub workflows: valid YAML, the triggers and jobs the project relies on, real targets,
+pinned actions and least privilege (zizmor, offline)."""
 
 import re
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -73,3 +76,58 @@ def test_every_make_target_a_workflow_calls_exists(name):
 def test_the_target_check_can_fail():
     proc = subprocess.run(["make", "-n", "no-such-target"], cwd=ROOT, capture_output=True)
     assert proc.returncode != 0
+
+
+# --- supply chain: what zizmor (https://docs.zizmor.sh) audits -----------------------------------
+
+def steps(wf: dict) -> list[dict]:
+    return [step for job in wf["jobs"].values() for step in job["steps"]]
+
+
+@pytest.mark.parametrize("name", ["ci.yml", "reproduce.yml"])
+def test_every_action_is_pinned_to_a_commit_with_its_version_named(name):
+    text = (WORKFLOWS / name).read_text()
+    uses = re.findall(r"uses:\s*(\S+)(.*)", text)
+    assert uses
+    for ref, rest in uses:
+        assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", ref), ref
+        assert re.fullmatch(r"\s*# v\d+(\.\d+)*\s*", rest), f"{ref}: no '# vX' comment"
+
+
+@pytest.mark.parametrize("name", ["ci.yml", "reproduce.yml"])
+def test_checkout_keeps_no_token_and_the_token_can_only_read(name):
+    wf = load(name)
+    checkouts = [s for s in steps(wf) if str(s.get("uses", "")).startswith("actions/checkout@")]
+    assert checkouts and all(s["with"]["persist-credentials"] is False for s in checkouts)
+    assert wf["permissions"] == {"contents": "read"}
+    assert all("permissions" not in job for job in wf["jobs"].values())
+
+
+def _zizmor() -> str | None:
+    beside = Path(sys.executable).with_name("zizmor")  # the venv's, as `make lint` runs it
+    return str(beside) if beside.exists() else shutil.which("zizmor")
+
+
+@pytest.mark.skipif(_zizmor() is None, reason="zizmor is not installed (pip install -e '.[dev]')")
+def test_zizmor_finds_nothing_offline():
+    proc = subprocess.run([_zizmor(), "--offline", str(WORKFLOWS)], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No findings to report" in proc.stdout + proc.stderr
+
+
+@pytest.mark.skipif(_zizmor() is None, reason="zizmor is not installed (pip install -e '.[dev]')")
+def test_zizmor_would_catch_an_unpinned_action(tmp_path):
+    text = (WORKFLOWS / "ci.yml").read_text()
+    unpinned = re.sub(r"actions/checkout@[0-9a-f]{40} # v[\d.]+", "actions/checkout@v4", text)
+    assert unpinned != text
+    (tmp_path / "ci.yml").write_text(unpinned)
+    proc = subprocess.run([_zizmor(), "--offline", str(tmp_path / "ci.yml")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "unpinned-uses" in proc.stdout + proc.stderr
+
+
+def test_make_lint_runs_zizmor_offline_on_the_workflows():
+    plan = subprocess.run(["make", "-n", "lint"], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout
+    assert re.search(r"zizmor'? --offline \.github/workflows", plan), plan

@@ -169,13 +169,14 @@ def plan(config: DictConfig) -> list[tuple[list[str], DictConfig]]:
 
 def check_jobs(jobs) -> list[str]:
     """One line for each job whose values or data are unusable (each data set loaded once)."""
-    problems, n_features = [], {}
+    problems, shapes = [], {}
     for overrides, cfg in jobs:
         key = OmegaConf.to_yaml(cfg.data.loader)
         try:
-            if key not in n_features:
-                n_features[key] = load_dataset(cfg).n_features
-            validate(cfg, n_features[key])
+            if key not in shapes:
+                ds = load_dataset(cfg)
+                shapes[key] = (ds.n_features, ds.X_train.shape[1])
+            validate(cfg, *shapes[key])
         except (ConfigError, DataError) as err:
             problems.append(f"[{' '.join(overrides)}] {err}")
     return problems

@@ -61,6 +61,8 @@ def validate_xy(X: np.ndarray, Y: np.ndarray, source: str) -> None:
         raise DataError(f"{source}: no examples (m == 0)")
     if not np.issubdtype(X.dtype, np.number) or not np.issubdtype(Y.dtype, np.number):
         raise DataError(f"{source}: X and Y must be numeric, got {X.dtype} and {Y.dtype}")
+    if np.iscomplexobj(X) or np.iscomplexobj(Y):  # casting would drop the imaginary part
+        raise DataError(f"{source}: X and Y must be real, got {X.dtype} and {Y.dtype}")
     if not np.all(np.isfinite(X)):
         raise DataError(f"{source}: X has {np.size(X) - np.isfinite(X).sum()} non-finite values")
     bad = ~np.isin(Y, (0, 1))
@@ -240,8 +242,8 @@ def load_moons(
     Monte-Carlo sample (standard error ~0.0003): 0.0568 at noise 0.25 (10^6 points and a fine
     grid integration give 0.0563), 0.029 at 0.2, 0.0006 at 0.1.
     """
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
+    if not noise >= 0:
+        raise DataError(f"noise must be >= 0, got {noise}")
     from sklearn.datasets import make_moons  # here: scikit-learn takes over a second to import
 
     X, Y = _course_xy(
@@ -258,6 +260,9 @@ def load_moons(
 # 0.057; the best cross-validated classifiers (3-NN 0.085, RBF SVM C=10 gamma=3 0.069) bound it
 # from above (optimistically, the best of a grid). We take 0.06.
 FOOTBALL_BAYES_ERROR = 0.06
+# What scipy.io.loadmat returns for a MATLAB value that is not a real numeric matrix, by dtype kind
+MAT_KINDS = {"O": "cell array", "V": "struct", "U": "char array", "S": "char array",
+             "c": "complex matrix"}
 
 
 def load_football(path: str | Path | None = None, split_seed: int = 0) -> Dataset:
@@ -280,6 +285,10 @@ def load_football(path: str | Path | None = None, split_seed: int = 0) -> Datase
     if missing:
         found = ", ".join(sorted(k for k in data if not k.startswith("__"))) or "none"
         raise DataError(f"{path}: missing keys {', '.join(missing)} (found: {found})")
+    for key in ("X", "y", "Xval", "yval"):  # before any cast: it would fail, or drop a part
+        kind = MAT_KINDS.get(data[key].dtype.kind)
+        if kind is not None:
+            raise DataError(f"{path}: {key} is a MATLAB {kind}; allowed: a real numeric matrix")
     for key in ("X", "Xval"):
         if data[key].ndim != 2:
             raise DataError(f"{path}: {key} must be 2-D (m, n_x), got shape {data[key].shape}")
@@ -427,10 +436,10 @@ def load_fraud(
     2% fraud rate (the all-legitimate rule errs 0.02).
     """
     if not 0 < fraud_rate < 1:
-        raise ValueError(f"fraud_rate must be in (0, 1), got {fraud_rate}")
+        raise DataError(f"fraud_rate must be in (0, 1), got {fraud_rate}")
     n_fraud = round(n_samples * fraud_rate)
     if min(n_fraud, n_samples - n_fraud) < 5:
-        raise ValueError(
+        raise DataError(
             f"n_samples={n_samples} with fraud_rate={fraud_rate} gives {n_fraud} fraud rows; "
             "each class needs at least 5 so that every split has both"
         )

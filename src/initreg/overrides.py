@@ -1,27 +1,44 @@
 """Refuse bad command-line overrides in one line, and expand a sweep into its jobs' configs.
 
-Hydra reports a wrong type or an unknown group option in several lines, after composing. The
-entry point calls ``check_overrides`` first, against the structured schema and ``conf/``, so the
-user sees one line naming the key, the value and what is allowed, and nothing starts.
+Hydra reports a wrong type or an unknown group option in several lines, after composing, and
+after it has created the run's folder. The entry point calls ``check_overrides`` first, against
+the structured schema and ``conf/`` (and, for a single run, ``config.validate`` on the composed
+config), so the user sees one line naming the key, the value and what is allowed, and nothing
+starts and nothing is written.
 """
 
 import copy
 from collections.abc import Iterable
 from pathlib import Path
 
+from hydra import compose, initialize_config_dir
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
 from omegaconf import OmegaConf
 from omegaconf.errors import (
     ConfigAttributeError,
     ConfigKeyError,
+    OmegaConfBaseException,
     ValidationError,
 )
 from omegaconf.nodes import BooleanNode, FloatNode, IntegerNode, StringNode
 
-from initreg.config import Config, ConfigError, DataConf, InitConf, ModelConf
+from initreg.config import (
+    Config,
+    ConfigError,
+    DataConf,
+    InitConf,
+    ModelConf,
+    creatable_dir,
+    validate,
+)
 
 GROUPS = ("data", "init", "model", "experiment")
+FREE_FORM = "data.loader."  # a loader's keyword arguments: any key may be added or deleted
+HYDRA_DIRS = ("hydra.run.dir", "hydra.sweep.dir")
+RUN_FLAGS = ("-r", "--run")  # flags after which the command is still one plain run
 _KINDS = {FloatNode: "a number", IntegerNode: "an integer", BooleanNode: "true or false",
           StringNode: "a string"}
 
@@ -52,37 +69,106 @@ def _expected(schema, key: str) -> str:
 
 
 def check_overrides(args: Iterable[str], conf_dir: Path) -> None:
-    """Raise a one-line ``ConfigError`` for an unknown key, group option or wrongly typed value."""
-    args = [a for a in args if "=" in a and not a.startswith("-")]
+    """Raise a one-line ``ConfigError`` for an unknown key, group option or wrongly typed value,
+    a deleted or added key of the schema (``~reg``, ``+foo=bar``), a run folder that cannot be
+    created or ``hydra.launcher.n_jobs=0``; for a single run (no flag but ``--run``), also for
+    whatever ``config.validate`` refuses in the composed config (before any data is loaded).
+    """
+    args = list(args)
+    flags = [a for a in args if a.startswith("-") and a not in RUN_FLAGS]
+    texts = [a for a in args if not a.startswith("-") and ("=" in a or a.startswith("~"))]
     try:
-        overrides = OverridesParser.create().parse_overrides(args)
+        overrides = OverridesParser.create().parse_overrides(texts)
     except Exception as err:  # Hydra's and OmegaConf's parse errors
         raise ConfigError(str(err).splitlines()[0]) from None
     schema = OmegaConf.structured(Config(data=DataConf(), init=InitConf(), model=ModelConf()))
     for ov in overrides:
-        key = ov.key_or_group
-        if ov.is_hydra_override() or ov.is_delete() or ov.is_add() or ov.is_force_add():
+        if ov.is_hydra_override():
+            _check_hydra_override(ov)
+        elif ov.is_delete():
+            _check_delete(ov)
+        elif ov.key_or_group in GROUPS:
+            _check_group(ov, conf_dir)
+        elif ov.key_or_group.startswith(FREE_FORM):
             continue
-        if key in GROUPS:
-            allowed = group_options(conf_dir, key)
-            for v in _values(ov):
-                if v is not None and str(v) not in allowed:
-                    raise ConfigError(f"{key}={v!r} is not allowed; allowed: {', '.join(allowed)}")
-            continue
-        for v in _values(ov):
-            try:
-                OmegaConf.update(schema, key, v, merge=True)
-            except (ConfigKeyError, ConfigAttributeError):
-                parent, _, leaf = key.rpartition(".")
-                node = OmegaConf.select(schema, parent) if parent else schema
-                keys = ", ".join(node.keys()) if hasattr(node, "keys") else ""
-                raise ConfigError(
-                    f"{key}: no such key; allowed keys{' in ' + parent if parent else ''}: {keys}"
-                ) from None
-            except ValidationError:
-                raise ConfigError(
-                    f"{key}={v!r} is not allowed; allowed: {_expected(schema, key)}"
-                ) from None
+        elif ov.is_add() or (ov.is_force_add() and OmegaConf.select(schema, ov.key_or_group,
+                                                                      default=None) is None):
+            raise ConfigError(f"{_text(ov)} is not allowed; allowed: only a loader's keyword may "
+                              f"be added (+{FREE_FORM}KEY=VALUE); set an existing key without +")
+        else:
+            _check_value(ov, schema)
+    if not flags and not any(ov.is_sweep_override() for ov in overrides):
+        _check_composed([t for t, ov in zip(texts, overrides, strict=True)
+                         if not ov.is_hydra_override()], conf_dir)
+
+
+def _text(override) -> str:
+    """The override as typed, but with ``repr`` of its value: ``+foo='bar'``."""
+    sign = "++" if override.is_force_add() else "+" if override.is_add() else ""
+    return f"{sign}{override.key_or_group}={override.value()!r}"
+
+
+def _check_group(ov, conf_dir: Path) -> None:
+    key = ov.key_or_group
+    allowed = group_options(conf_dir, key)
+    for v in _values(ov):
+        if v is not None and str(v) not in allowed:
+            raise ConfigError(f"{key}={v!r} is not allowed; allowed: {', '.join(allowed)}")
+
+
+def _check_value(ov, schema) -> None:
+    key = ov.key_or_group
+    for v in _values(ov):
+        try:
+            OmegaConf.update(schema, key, v, merge=True)
+        except (ConfigKeyError, ConfigAttributeError):
+            parent, _, leaf = key.rpartition(".")
+            node = OmegaConf.select(schema, parent) if parent else schema
+            keys = ", ".join(node.keys()) if hasattr(node, "keys") else ""
+            raise ConfigError(
+                f"{key}: no such key; allowed keys{' in ' + parent if parent else ''}: {keys}"
+            ) from None
+        except ValidationError:
+            raise ConfigError(
+                f"{key}={v!r} is not allowed; allowed: {_expected(schema, key)}"
+            ) from None
+
+
+def _check_delete(ov) -> None:
+    """``~data.loader.KEY`` (the loader's default) and ``~experiment`` (none) may go; a key
+    of the schema or a required group may not: the run would fail on it later."""
+    key = ov.key_or_group
+    if key.startswith(FREE_FORM) or key == "experiment":
+        return
+    raise ConfigError(f"~{key} is not allowed; allowed: deleting only a loader's keyword "
+                      f"(~{FREE_FORM}KEY) or the experiment (~experiment); set a value instead")
+
+
+def _check_hydra_override(ov) -> None:
+    """The run and sweep folders can be created; joblib gets a number of workers it takes."""
+    key = ov.key_or_group
+    for v in _values(ov):
+        if key in HYDRA_DIRS and isinstance(v, str) and "${" not in v and not creatable_dir(v):
+            raise ConfigError(f"{key}={v!r} is not allowed; allowed: a folder that exists or can "
+                              "be created, and written")
+        if key == "hydra.launcher.n_jobs" and v is not None and (  # None: joblib's one worker
+                isinstance(v, bool) or not isinstance(v, int) or v == 0):
+            raise ConfigError(f"{key}={v!r} is not allowed; allowed: an integer >= 1, or < 0 "
+                              "for every core but |n_jobs| - 1 (-1: every core)")
+
+
+def _check_composed(texts: list[str], conf_dir: Path) -> None:
+    """``config.validate`` on the config these overrides compose (not in a running Hydra)."""
+    if GlobalHydra.instance().is_initialized():
+        return  # composing here would replace the caller's Hydra; its own checks run later
+    try:
+        with initialize_config_dir(config_dir=str(Path(conf_dir).resolve()), version_base="1.3"):
+            cfg = compose(config_name="config", overrides=texts)
+        validate(cfg, cfg.data.n_features)
+    except HydraException as err:  # its lines are one sentence each: "... To append, use +..."
+        raise ConfigError(" ".join(line.strip() for line in str(err).splitlines())) from None
+    except OmegaConfBaseException as err:  # the first line; then full_key, object_type, ...
+        raise ConfigError(str(err).strip().splitlines()[0]) from None
 
 
 def expand_jobs(task_overrides: Iterable[str], sweeper_params) -> list[list[str]]:

@@ -75,6 +75,74 @@ def test_bad_values_are_refused_with_one_line(override, message):
     assert "\n" not in str(err.value)
 
 
+# Issue 16 (and 12's non-finite floats): accepted before, then a late failure, a traceback, or a
+# silently disabled check (a threshold of inf or >= 1 passes every gradient).
+LATE_FAILURES = [
+    (["diagnosis.tolerance=inf"], "diagnosis.tolerance=inf is not allowed; allowed: a finite"),
+    (["diagnosis.tolerance=1"], "diagnosis.tolerance=1.0 is not allowed; allowed: a number in [0,"),
+    (["data.bayes_f1_error=2", "diagnosis.metric=f1"],
+     "data.bayes_f1_error=2.0 is not allowed; allowed: a number in [0, 1), or null"),
+    (["data=fraud", "data.bayes_f1_error=-0.1"], "data.bayes_f1_error=-0.1 is not allowed"),
+    (["gradcheck.mask_seed=-1"],
+     "gradcheck.mask_seed=-1 is not allowed; allowed: an integer from 0 to 4294967295"),
+    (["seed=-1"], "seed=-1 is not allowed; allowed: an integer from 0 to 4294967295"),
+    (["seed=4294967296", "convention=course"], "seed=4294967296 is not allowed"),
+    (["gradcheck.threshold=inf"], "gradcheck.threshold=inf is not allowed; allowed: a finite"),
+    (["gradcheck.threshold=1"], "gradcheck.threshold=1.0 is not allowed; allowed: a number in (0,"),
+    (["train.learning_rate=inf"], "train.learning_rate=inf is not allowed; allowed: a finite"),
+    (["train.learning_rate=-inf"], "train.learning_rate=-inf is not allowed; allowed: a finite"),
+    (["train.divergence_factor=inf"], "train.divergence_factor=inf is not allowed; allowed: a"),
+    (["init=random", "init.scale=nan"], "init.scale=nan is not allowed; allowed: a finite number"),
+    (["data=moons", "data.loader.noise=inf"], "data.loader.noise=inf is not allowed; allowed: a"),
+    (["gradcheck.directions=100000000"], "gradcheck.directions=100000000 is not allowed; allowed: "
+     "an integer from 1 to 8333 for this model (12 evaluations each; the gate makes at most "
+     "100,000 evaluations"),
+    (["gradcheck.mode=full", "model.layer_dims=[2,1000,1000,1]"],
+     "gradcheck.mode='full' is not allowed; allowed: directional for a model of 1,005,001"),
+    (["tracking.uri=foo://bar"], "tracking.uri='foo://bar' is not allowed; allowed: a URI with one "
+     "of the schemes sqlite, postgresql, mysql, mssql, http, https, file, databricks"),
+    (["tracking.uri=sqlite:////proc/nope/x.db"], "tracking.uri='sqlite:////proc/nope/x.db' is not "
+     "allowed; allowed: a SQLite file that can be written, in a folder that exists or can be"),
+    (["tracking.experiment=../../x"], "tracking.experiment='../../x' is not allowed; allowed: a "
+     "name of 1 to 500 characters without / or \\, not . or .., not starting with ~"),
+    (["tracking.experiment=/tmp/abs"], "tracking.experiment='/tmp/abs' is not allowed"),
+    (["tracking.experiment=a\\\\b"], "tracking.experiment='a\\\\b' is not allowed"),
+    (["tracking.experiment=.."], "tracking.experiment='..' is not allowed"),
+    (["tracking.experiment='~x'"], "tracking.experiment='~x' is not allowed"),
+    (["tracking.experiment=" + "x" * 501], "(501 characters) is not allowed"),
+    (["tracking.experiment=" + "x" * 7000], "(7000 characters) is not allowed"),
+    (["data.name=../../x"], "data.name='../../x' is not allowed"),
+    (["+data.loader.nosie=0.3"],
+     "data.loader.nosie: no such key; allowed keys in data.loader: path, split_seed"),
+    (["data.loader._target_=initreg.data.load_mnist"],
+     "data.loader._target_='initreg.data.load_mnist' is not allowed; allowed: an importable"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("overrides", "message"), LATE_FAILURES,
+                         ids=[" ".join(o)[:60] for o, _ in LATE_FAILURES])
+def test_late_failures_are_refused_up_front_in_one_short_line(overrides, message):
+    cfg = compose_cfg(overrides)
+    with pytest.raises(ConfigError) as err:
+        validate(cfg, cfg.data.n_features)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value) and len(str(err.value)) < 400
+
+
+@pytest.mark.parametrize("overrides", [
+    ["tracking.experiment=" + "x" * 500], ["tracking.experiment=course init: v2"],
+    ["tracking.uri=postgresql+psycopg://u:p@db.example:5432/mlflow"],
+    ["tracking.uri=http://127.0.0.1:5000"], ["tracking.uri=mlruns"],
+    ["tracking.enabled=false", "tracking.uri=foo://bar"],
+    ["gradcheck.directions=8333"], ["gradcheck.mode=full"], ["gradcheck.threshold=0.5"],
+    ["seed=4294967295", "convention=course"], ["diagnosis.tolerance=0"],
+    ["data=fraud", "data.bayes_f1_error=null"], ["data=moons", "++data.loader.n_samples=300"],
+])  # fmt: skip
+def test_the_limits_themselves_are_allowed(overrides):
+    cfg = compose_cfg(overrides)
+    validate(cfg, cfg.data.n_features)
+
+
 def test_config_dir_is_the_one_the_pipeline_uses():
     assert (Path(CONF) / "config.yaml").exists()
 
