@@ -25,14 +25,7 @@ MIGRATED_FROM = "migrated_from"
 
 def all_runs(mlflow: MlflowClient, experiment_id: str, filter_string: str = "") -> list:
     """Every active run of an experiment, page by page."""
-    runs, token = [], None
-    while True:
-        page = mlflow.search_runs([experiment_id], filter_string=filter_string,
-                                  max_results=1000, page_token=token)
-        runs.extend(page)
-        token = page.token
-        if not token:
-            return runs
+    return tracking.search_runs(mlflow, [experiment_id], filter_string)
 
 
 def parents_first(runs: list) -> list:

@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from initreg import data, reproduction, tracking
-from initreg.summary import job_status
+from initreg.runs import job_status
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = ROOT / "pipelines" / "train.py"

@@ -14,13 +14,17 @@ parent run (study/), and logs the curves on the parent too (``lc_train_error/<co
 import math
 import sys
 
-from initreg import studies, tracking
+from studies_cli import study_parser, sweep_to_report, write_section
+
+from initreg import tracking
+from initreg.runs import sweep_children
+from initreg.studies import best_regularization, curve_points, curve_section
 
 
 def log_curves(client, parent_id: str, runs) -> None:
     """The curves as metrics of the parent run, one step per training-set size."""
     run = tracking.Run(client, parent_id)
-    for label, points in studies.curve_points(runs).items():
+    for label, points in curve_points(runs).items():
         key = label.replace(" ", "_").replace("=", "")
         for p in points:
             if math.isfinite(p.m) and math.isfinite(p.dev_error):
@@ -30,33 +34,27 @@ def log_curves(client, parent_id: str, runs) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = studies.study_parser(__doc__.splitlines()[0])
+    ap = study_parser(__doc__.splitlines()[0])
     ap.add_argument("--from-experiment", default="football",
                     help="where to find the latest sweep's best regularization")
     args = ap.parse_args(argv)
-    client = tracking.client(tracking.resolve_uri(None))
-    status = 0
-    parent_id = args.sweep
-    if parent_id is None:
-        lambd, keep_prob, note = studies.best_regularization(client, args.from_experiment)
+    note, overrides = None, args.overrides
+    if args.sweep is None:
+        client = tracking.client(tracking.resolve_uri(None))
+        lambd, keep_prob, note = best_regularization(client, args.from_experiment)
         print(f"regularization: {note}")
         regs = f"reg={{lambd:0.0,keep_prob:1.0}},{{lambd:{lambd},keep_prob:{keep_prob}}}"
-        status, parent = studies.launch("learning_curve", [regs, *args.overrides],
-                                        args.multirun, args.jobs)
-        if parent is None:
-            print("error: the sweep wrote no parent run; nothing to report", file=sys.stderr)
-            return status or 1
-        parent_id = parent["run_id"]
-        client = tracking.client(parent["tracking_uri"])
+        overrides = [regs, *args.overrides]
+    status, client, parent_id = sweep_to_report(args, "learning_curve", overrides)
+    if parent_id is None:
+        return status
+    if note is not None:
         tracking.Run(client, parent_id).set_tags({"regularization_choice": note})
-    runs = studies.sweep_children(client, parent_id)
+    runs = sweep_children(client, parent_id)
     log_curves(client, parent_id, runs)
     folder = args.out / parent_id
-    section = studies.curve_section(runs, client, folder=folder)
-    html_path, md_path = studies.write_section(client, parent_id, folder, "learning_curve",
-                                               "Learning curve", section)
-    print(section[1].split("\n\n")[2])  # the verdicts
-    print(f"wrote {html_path}\nwrote {md_path}\nlogged both to run {parent_id} (study/)")
+    write_section(client, parent_id, folder, "learning_curve", "Learning curve",
+                  curve_section(runs, client, folder=folder))
     return status
 
 

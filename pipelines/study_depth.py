@@ -11,28 +11,20 @@ sweep; their statistics at initialisation are recomputed from their config.
 
 import sys
 
-from initreg import studies, tracking
+from studies_cli import study_parser, sweep_to_report, write_section
+
+from initreg.runs import sweep_children
+from initreg.studies import depth_section
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = studies.study_parser(__doc__.splitlines()[0]).parse_args(argv)
-    client = tracking.client(tracking.resolve_uri(None))
-    status = 0
-    parent_id = args.sweep
+    args = study_parser(__doc__.splitlines()[0]).parse_args(argv)
+    status, client, parent_id = sweep_to_report(args, "depth_study", args.overrides)
     if parent_id is None:
-        status, parent = studies.launch("depth_study", args.overrides, args.multirun, args.jobs)
-        if parent is None:
-            print("error: the sweep wrote no parent run; nothing to report", file=sys.stderr)
-            return status or 1
-        parent_id = parent["run_id"]
-        client = tracking.client(parent["tracking_uri"])
-    runs = studies.sweep_children(client, parent_id)
+        return status
     folder = args.out / parent_id
-    section = studies.depth_section(runs, client, folder=folder)
-    html_path, md_path = studies.write_section(client, parent_id, folder, "depth_study",
-                                               "Depth study: init x depth", section)
-    print(section[1].split("\n\n")[2])  # the per-init verdicts
-    print(f"wrote {html_path}\nwrote {md_path}\nlogged both to run {parent_id} (study/)")
+    section = depth_section(sweep_children(client, parent_id), client, folder=folder)
+    write_section(client, parent_id, folder, "depth_study", "Depth study: init x depth", section)
     return status
 
 

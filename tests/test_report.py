@@ -13,11 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 from PIL import Image
 
 from initreg import job, report, tracking
+from initreg.pages import md_escape
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "pipelines"))
@@ -108,7 +110,7 @@ def test_every_child_is_a_row_with_its_numbers(sweep, built):
         assert (row.init, row.lambd, row.keep_prob) == key
         assert row.status == "finished" and row.gate == "passed" and row.diagnosis
         m = client.get_run(ids[key]).data.metrics
-        line = next(x for x in md.splitlines() if x.startswith(f"| {row.name} |"))
+        line = next(x for x in md.splitlines() if x.startswith(f"| {md_escape(row.name)} |"))
         cells = dict(zip(report.header(data), [c.strip() for c in line.strip("|").split("|")],
                          strict=True))
         assert [cells[k] for k in ("init", "lambd", "keep_prob")] == [
@@ -118,7 +120,7 @@ def test_every_child_is_a_row_with_its_numbers(sweep, built):
             f"{m[k]:.3f}" for k in ("train_accuracy", "dev_accuracy", "test_accuracy",
                                     "avoidable_bias", "variance")]
         assert [cells[k] for k in ("diagnosis", "gate", "status")] == [
-            row.diagnosis, "passed", "finished"]
+            md_escape(row.diagnosis), "passed", "finished"]
     # the planted model and the huge random scale differ from the grid: shown as columns
     assert data.varying == ["init.scale", "model._target_"]
     assert len(re.findall(r"<tr[ >]", html)) == len(data.rows) + 1  # + the header row
@@ -138,7 +140,7 @@ def test_failed_runs_are_listed_with_their_reasons(sweep, built):
     assert len([x for x in section.splitlines() if x.startswith("- **")]) == 3
     for key in ("gated", "diverged", "failed"):
         row = by_id[ids[key]]
-        assert f"- **{row.status}** {row.name}: {row.reason}" in section
+        assert f"- **{row.status}** {md_escape(row.name)}: {md_escape(row.reason)}" in section
         assert f"{row.status}</b> {row.name}: " in html
 
 
@@ -154,7 +156,7 @@ def test_the_selection_uses_dev_accuracy_only_and_the_headline_is_its_test_accur
     headline = (f"Selected: init={chosen.init}, lambd={chosen.lambd:g}, "
                 f"keep_prob={chosen.keep_prob:g}: test accuracy "
                 f"{chosen.metric('test_accuracy'):.3f}")
-    assert f"## {headline}" in md and headline in html
+    assert f"## {md_escape(headline)}" in md and headline in html
     assert report.NO_TEST_SENTENCE in md and report.NO_TEST_SENTENCE in html
     assert "test data played no part in the choice" in report.NO_TEST_SENTENCE.lower()
     assert f'<tr class="selected" title="{chosen.run_id}">' in html
@@ -285,3 +287,137 @@ def test_the_page_renders_in_chromium_with_every_image_loaded(built, sweep, tmp_
     assert colours is not None and len(colours) > 500, "a blank or near-blank screenshot"
     # the figures sit below the table: the lower half must not be empty either
     assert pixels[1500:].std() > 20
+
+
+def new_sweep(tmp_path, experiment="circles"):
+    uri = tracking.resolve_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    client = MlflowClient(tracking_uri=uri)
+    exp = tracking.experiment_id(client, experiment, uri)
+    parent = tracking.Run.start(client, exp, "sweep", tags={"sweep": "true"})
+    return client, uri, exp, parent.run_id
+
+
+def test_two_scales_of_random_are_two_inits(tmp_path):
+    client, _, exp, parent_id = new_sweep(tmp_path)
+    for scale, dev in ((0.01, 0.5), (10.0, 0.8)):
+        logged_run(client, exp, parent_id, f"random x{scale:g}",
+                   {"init.name": "random", "init.scale": scale, "reg.lambd": 0.0,
+                    "reg.keep_prob": 1.0},
+                   {"train_accuracy": dev, "dev_accuracy": dev, "test_accuracy": dev,
+                    "variance": 0.0, "train_error": 1 - dev, "dev_error": 1 - dev}, {})
+    sweep = report.load_sweep(client, parent_id)
+    panels, notes, shared = report.heatmap_panels(sweep.rows)
+    assert panels == {"random x0.01": {(0.0, 1.0): 0.5}, "random x10": {(0.0, 1.0): 0.8}}
+    assert not shared and not notes  # one run per cell: no mean over the two scales
+    assert [r.init for r in sweep.rows] == ["random x10", "random x0.01"]
+    assert report.headline(report.select(sweep.rows))[0].startswith("Selected: init=random x10,")
+    _, md_path = report.write_report(client, sweep, tmp_path / "out", log_to_parent=False)
+    md = md_path.read_text()
+    assert "| random x0.01 | 0 | 1 |" in md and "| random x10 | 0 | 1 |" in md
+
+
+PAYLOAD = "<img src=x onerror=alert(1)>"
+
+
+def test_text_from_the_runs_is_escaped_in_markdown_and_html(tmp_path):
+    client, _, exp, parent_id = new_sweep(tmp_path)
+    client.set_tag(parent_id, "sweep_overrides", f"data.name='{PAYLOAD}'")
+    metrics = {"train_accuracy": 0.9, "dev_accuracy": 0.9, "test_accuracy": 0.9,
+               "variance": 0.0}
+    for i, name in enumerate((f"ok {PAYLOAD}", "plain")):
+        logged_run(client, exp, parent_id, name,
+                   {"init.name": "he", "reg.lambd": 0.0, "reg.keep_prob": 1.0,
+                    "data.name": PAYLOAD if i == 0 else "circles", "x.my_key": i},
+                   metrics, {"diagnosis": PAYLOAD})
+    logged_run(client, exp, parent_id, f"failed [link](http://x) {PAYLOAD}",
+               {"init.name": PAYLOAD, "reg.lambd": 0.0, "reg.keep_prob": 1.0}, {},
+               {"failure_reason": "exception", "error_type": PAYLOAD,
+                "error_message": f"{PAYLOAD}\n\n# a heading | a cell"}, status="FAILED")
+    sweep = report.load_sweep(client, parent_id)
+    html_path, md_path = report.write_report(client, sweep, tmp_path / "out",
+                                             log_to_parent=False)
+    md, html = md_path.read_text(), html_path.read_text()
+    for text in (md, html):
+        assert "<img src=x" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
+    assert "[link](" not in md and r"\[link\](http://x)" in md
+    assert "| x.my\\_key |" in md  # a varying param's key, as a column
+    assert "\n# a heading" not in md and "\n\n# a heading" not in md
+    table = [x for x in md.splitlines() if x.startswith("| ")]
+    assert len({len(x.replace(r"\|", "").split("|")) for x in table}) == 1  # no cell break
+
+
+@pytest.fixture(scope="module")
+def depth_config():
+    cfg = compose_cfg(["data=circles", "model=mlp", "model.depth=2", "model.width=4",
+                       "train.num_iterations=10"])
+    return OmegaConf.to_container(cfg, resolve=True)
+
+
+def depth_runs(client, exp, parent_id, configs: dict, tmp_path, init="he"):
+    """Gated depth-study runs (no step-0 metrics) with the given stored config.yaml each."""
+    for (name, depth), config in configs.items():
+        run = tracking.Run.start(client, exp, name, parent_id=parent_id,
+                                 tags={"failure_reason": "gradcheck"})
+        run.log_params({"init.name": init, "init.scale": 10.0, "reg.lambd": 0.0,
+                        "reg.keep_prob": 1.0, "model.depth": depth, "model.width": 4})
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "config.yaml").write_text(yaml.safe_dump(config))
+        run.log_artifacts(folder)
+        run.end("FAILED")
+
+
+def test_a_stored_config_never_runs_code(tmp_path, depth_config):
+    from initreg import studies
+
+    victim, fresh = tmp_path / "victim.txt", tmp_path / "created.txt"
+    victim.write_text("precious")
+    client, _, exp, parent_id = new_sweep(tmp_path, "depth_study")
+    evil_loader = {**depth_config, "data": {**depth_config["data"], "loader": {
+        "_target_": "builtins.open", "file": str(victim), "mode": "w"}}}
+    evil_model = {**depth_config, "model": {"_target_": "builtins.open", "file": str(fresh),
+                                            "mode": "w"}}
+    nested = {**depth_config, "data": {**depth_config["data"], "loader": {
+        "_target_": "initreg.data.load_circles",
+        "split_seed": {"_target_": "builtins.open", "file": str(fresh), "mode": "w"}}}}
+    depth_runs(client, exp, parent_id, {("good", 2): depth_config, ("loader", 3): evil_loader,
+                                        ("model", 3): evil_model, ("nested", 3): nested},
+               tmp_path)
+    rows = studies.depth_rows(runs_of(client, parent_id), client)
+    assert victim.read_text() == "precious" and not fresh.exists()
+    by_depth = {(r.depth, r.source) for r in rows}
+    assert by_depth == {(2, "recomputed"), (3, "not recomputed")}
+    notes = sorted(r.note for r in rows if r.source == "not recomputed")
+    assert notes[0].startswith("data.loader._target_='builtins.open' is not rebuilt")
+    assert notes[1].startswith("data.loader.split_seed is a nested object")
+    assert notes[2].startswith("model._target_='builtins.open' is not rebuilt")
+    sentence = studies.not_recomputed_sentence(rows)
+    assert sentence.startswith("The statistics at initialisation could not be recomputed for 3 "
+                               "run(s) that never trained: he at depth 3 (run ")
+
+
+def runs_of(client, parent_id):
+    from initreg.runs import sweep_children
+
+    return sweep_children(client, parent_id)
+
+
+@pytest.mark.slow
+def test_make_report_on_a_poisoned_depth_study_says_so_and_writes_nothing(tmp_path,
+                                                                         depth_config):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    client, uri, exp, parent_id = new_sweep(tmp_path, "depth_study")
+    evil = {**depth_config, "data": {**depth_config["data"], "loader": {
+        "_target_": "builtins.open", "file": str(victim), "mode": "w"}}}
+    depth_runs(client, exp, parent_id, {("good", 2): depth_config}, tmp_path)
+    depth_runs(client, exp, parent_id, {("evil", 3): evil}, tmp_path, init=PAYLOAD)
+    assert REPORT_CLI.main(["--uri", uri, "--out", str(tmp_path / "out")]) == 0
+    assert victim.read_text() == "precious"
+    md = (tmp_path / "out" / parent_id / "report.md").read_text()
+    html = (tmp_path / "out" / parent_id / "report.html").read_text()
+    assert ("could not be recomputed for 1 run(s) that never trained: &lt;img src=x "
+            "onerror=alert(1)&gt; at depth 3") in md
+    assert "data.loader.\\_target\\_='builtins.open' is not rebuilt" in md
+    for text in (md, html):
+        assert "<img src=x" not in text and "- &lt;img src=x onerror=alert(1)&gt;: " in md

@@ -7,6 +7,7 @@ import pytest
 
 from initreg import data
 from initreg.config import mlp_dims
+from initreg.runs import init_label, reg_label
 from initreg.studies import (
     EXPLODED_ABOVE,
     VANISHED_BELOW,
@@ -15,9 +16,7 @@ from initreg.studies import (
     baseline_accuracy,
     curve_verdict,
     depth_verdict,
-    init_label,
     init_sentence,
-    reg_label,
 )
 
 
@@ -120,3 +119,30 @@ def test_fraud_baseline_is_the_share_of_legitimate_transactions():
     ds = data.load_fraud()
     assert baseline_accuracy(ds) == pytest.approx(1 - ds.Y_dev.sum() / ds.Y_dev.size)
     assert 0.97 < baseline_accuracy(ds) < 0.99
+
+
+def test_the_fraud_section_escapes_run_names(tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    from initreg import tracking
+    from initreg.runs import sweep_children
+    from initreg.studies import fraud_section
+
+    payload = "<img src=x onerror=alert(1)>"
+    uri = tracking.resolve_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    client = MlflowClient(tracking_uri=uri)
+    exp = tracking.experiment_id(client, "fraud", uri)
+    parent = tracking.Run.start(client, exp, "sweep", tags={"sweep": "true"})
+    for name, f1 in ((f"best {payload}", 0.7), ("useless", 0.0)):
+        run = tracking.Run.start(client, exp, name, parent_id=parent.run_id)
+        run.log_params({"data.name": "fraud", "data.bayes_f1_error": 0.19})
+        run.add_metrics({"dev_accuracy": 0.98, "dev_precision": f1, "dev_recall": f1,
+                         "dev_f1": f1, "dev_pr_auc": f1, "train_f1": f1})
+        run.end()
+    ds = data.load_fraud(n_samples=2000)
+    section = fraud_section(sweep_children(client, parent.run_id), client, ds,
+                            folder=tmp_path / "out")
+    html, md = section
+    for text in (html, md):
+        assert "<img src=x" not in text and "best &lt;img src=x onerror=alert(1)&gt;" in text
+    assert "1 have F1 = 0" in md and "| useless |" in md

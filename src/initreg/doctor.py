@@ -58,10 +58,7 @@ def is_orphan(run) -> bool | None:
 def running_runs(mlflow) -> list:
     """Every RUNNING run in every experiment of the store."""
     exps = [e.experiment_id for e in tracking.retry(mlflow.search_experiments)]
-    if not exps:
-        return []
-    return tracking.retry(mlflow.search_runs, exps, filter_string="attributes.status = 'RUNNING'",
-                          max_results=10000)
+    return tracking.search_runs(mlflow, exps, "attributes.status = 'RUNNING'")
 
 
 def heal(mlflow) -> tuple[list, list]:

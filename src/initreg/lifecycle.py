@@ -166,7 +166,7 @@ def die_with_submitter(parent: dict | None):
 
 def rival_run(mlflow, exp: str, config_hash: str, mine: str) -> str | None:
     """Another run that holds ``config_hash``: FINISHED, or RUNNING, alive and older."""
-    runs = tracking.search(mlflow, exp, f"tags.config_hash = '{config_hash}'")
+    runs = tracking.search_runs(mlflow, [exp], f"tags.config_hash = '{config_hash}'")
     me = next((r for r in runs if r.info.run_id == mine), None)
     key = (me.info.start_time, mine) if me else (math.inf, mine)
     for r in runs:

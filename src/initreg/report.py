@@ -3,13 +3,14 @@
     sweep = load_sweep(client, sweep_id)          # the parent run and its children, as rows
     html, md = write_report(client, sweep, folder)
 
-The configuration is selected on dev accuracy alone (ties: the smaller variance, then the name),
-so the test accuracy shown as the headline is an estimate the choice never saw. The HTML page is
-self-contained (CSS inline, PNGs as base64 data URIs); the Markdown summary links the same PNGs,
-which are written beside it.
+The configuration is selected by :func:`initreg.runs.best_run`'s ranking: dev accuracy alone
+(ties: the smaller variance, then the name), so the test accuracy shown as the headline is an
+estimate the choice never saw. Runs are told apart by their init label (``random x0.01`` and
+``random x10`` are two inits). The HTML page is self-contained (CSS inline, PNGs as base64 data
+URIs); the Markdown summary links the same PNGs, which are written beside it. Every text a run
+brings (names, params, tags, messages) is escaped in both (:mod:`initreg.pages`).
 """
 
-import base64
 import html
 import math
 from collections.abc import Sequence
@@ -18,8 +19,8 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
-from initreg import plots, tracking
-from initreg.summary import job_status
+from initreg import pages, plots, runs, tracking
+from initreg.runs import job_status
 
 NO_TEST_SENTENCE = ("Test data played no part in the choice: the configuration was selected on "
                     "dev accuracy alone (ties broken by the smaller variance), and its test "
@@ -44,7 +45,7 @@ class Row:
 
     run_id: str
     name: str
-    init: str
+    init: str  # the init label: "he", "random x10"
     lambd: float
     keep_prob: float
     status: str  # finished, gated, diverged, failed, killed, running
@@ -78,14 +79,11 @@ class Sweep:
 
 def latest_sweep(client: MlflowClient) -> str:
     """The id of the most recently started run tagged ``sweep=true`` in any experiment."""
-    exps = [e.experiment_id for e in client.search_experiments()]
-    runs = client.search_runs(exps, filter_string="tags.sweep = 'true'",
-                              order_by=["attributes.start_time DESC"],
-                              max_results=1) if exps else []
-    if not runs:
+    found = runs.latest_sweep(client)
+    if found is None:
         raise ReportError(f"no sweep in the store {client.tracking_uri}: run `make sweep` first, "
                           "or set MLFLOW_TRACKING_URI")
-    return runs[0].info.run_id
+    return found.info.run_id
 
 
 def failure_reason(run) -> str:
@@ -108,12 +106,11 @@ def failure_reason(run) -> str:
 
 
 def _row(run, varying: Sequence[str]) -> Row:
-    p = run.data.params
-    return Row(run_id=run.info.run_id, name=run.info.run_name or run.info.run_id,
-               init=p.get("init.name", "?"), lambd=float(p.get("reg.lambd", "nan")),
+    p, tags = run.data.params, run.data.tags
+    return Row(run_id=run.info.run_id, name=runs.run_name(run), init=runs.run_init_label(run),
+               lambd=float(p.get("reg.lambd", "nan")),
                keep_prob=float(p.get("reg.keep_prob", "nan")), status=job_status(run),
-               gate=run.data.tags.get("gradcheck", ""), diagnosis=run.data.tags.get("diagnosis",
-                                                                                    ""),
+               gate=tags.get("gradcheck", ""), diagnosis=tags.get("diagnosis", ""),
                reason=failure_reason(run), metrics=dict(run.data.metrics),
                extra={k: p.get(k, "") for k in varying})
 
@@ -129,48 +126,38 @@ def load_sweep(client: MlflowClient, sweep_id: str | None = None) -> Sweep:
         raise ReportError(f"run {sweep_id!r} is not a sweep (no tag sweep=true); pass the id "
                           "of a sweep's parent run")
     exp = parent.info.experiment_id
-    runs = tracking.children(client, exp, sweep_id)
-    keys = {k for r in runs for k in r.data.params}
+    kids = tracking.children(client, exp, sweep_id)
+    keys = {k for r in kids for k in r.data.params}
     varying = sorted(k for k in keys if k not in SWEEP_AXES and not k.startswith(NOT_COMPARED)
-                     and len({r.data.params[k] for r in runs if k in r.data.params}) > 1)
-    rows = [_row(r, varying) for r in runs]
+                     and len({r.data.params[k] for r in kids if k in r.data.params}) > 1)
+    rows = [_row(r, varying) for r in kids]
     bayes = [r.metric("bayes_error") for r in rows if math.isfinite(r.metric("bayes_error"))]
-    tolerances = {r.data.params.get("diagnosis.tolerance") for r in runs} - {None}
+    tolerances = {r.data.params.get("diagnosis.tolerance") for r in kids} - {None}
     return Sweep(run_id=sweep_id, experiment=client.get_experiment(exp).name,
                  name=parent.info.run_name or sweep_id, tags=dict(parent.data.tags),
-                 rows=sorted(rows, key=_rank), varying=varying,
+                 rows=runs.ranked(rows, key=_rank), varying=varying,
                  bayes_error=max(bayes) if bayes else 0.0,
                  tolerance=float(min(tolerances)) if tolerances else 0.02)
 
 
 def _rank(row: Row) -> tuple:
-    """Best first: finished runs by dev accuracy, ties by smaller variance; then the others."""
-    dev, var = row.metric("dev_accuracy"), row.metric("variance")
-    ok = row.status == "finished" and math.isfinite(dev)
-    return (0 if ok else 1, -dev if ok else 0.0, var if math.isfinite(var) else math.inf,
-            row.name)
+    """:func:`initreg.runs.rank_key` of a row: the ranking every report uses."""
+    return runs.rank_key(row.status, row.metric("dev_accuracy"), row.metric("variance"), row.name)
 
 
 def select(rows: Sequence[Row]) -> Row | None:
-    """The finished run with the highest dev accuracy (ties: smaller variance); test unused."""
-    done = [r for r in rows if r.status == "finished" and math.isfinite(r.metric("dev_accuracy"))]
-    return min(done, key=_rank) if done else None
+    """The best finished run by :func:`initreg.runs.best_run`'s ranking; test accuracy unused."""
+    return runs.best_run(rows, key=_rank)
 
 
 # --- figures ----------------------------------------------------------------------------------
 
-def _inits(rows: Sequence[Row]) -> list[str]:
-    order = ["zeros", "random", "he", "lecun", "xavier"]
-    found = {r.init for r in rows}
-    return [i for i in order if i in found] + sorted(found - set(order))
-
-
-def make_figures(client: MlflowClient, sweep: Sweep, folder: Path) -> dict[str, Path]:
-    """The report's PNGs in ``folder``: heatmaps, bias/variance scatter, cost curves."""
-    out: dict[str, Path] = {}
-    rows, chosen = sweep.rows, select(sweep.rows)
+def heatmap_panels(rows: Sequence[Row]) -> tuple[dict, dict, bool]:
+    """``(panels, notes, shared)`` for the heatmaps: one panel per init label, its cells the mean
+    dev accuracy per (lambd, keep_prob); notes name the status of runs that did not finish;
+    shared: some cell holds more than one run."""
     panels, notes, shared = {}, {}, False
-    for init in _inits(rows):
+    for init in runs.init_order(r.init for r in rows):
         cells: dict[tuple[float, float], list[float]] = {}
         for r in rows:
             if r.init == init:
@@ -179,6 +166,14 @@ def make_figures(client: MlflowClient, sweep: Sweep, folder: Path) -> dict[str, 
                     notes.setdefault(init, {})[(r.lambd, r.keep_prob)] = r.status
         panels[init] = {k: _mean_finite(v) for k, v in cells.items()}
         shared = shared or any(len(v) > 1 for v in cells.values())
+    return panels, notes, shared
+
+
+def make_figures(client: MlflowClient, sweep: Sweep, folder: Path) -> dict[str, Path]:
+    """The report's PNGs in ``folder``: heatmaps, bias/variance scatter, cost curves."""
+    out: dict[str, Path] = {}
+    rows, chosen = sweep.rows, select(sweep.rows)
+    panels, notes, shared = heatmap_panels(rows)
     if panels:
         out["heatmaps.png"] = plots.accuracy_heatmaps(
             panels, folder / "heatmaps.png", notes=notes,
@@ -193,7 +188,7 @@ def make_figures(client: MlflowClient, sweep: Sweep, folder: Path) -> dict[str, 
             tolerance=sweep.tolerance, highlight=chosen.label if chosen else None,
             title="bias and variance of each run")
     curves = {}
-    for init in _inits(done):
+    for init in runs.init_order(r.init for r in done):
         best = select([r for r in done if r.init == init])
         history = tracking.retry(client.get_metric_history, best.run_id, "cost")
         if history:
@@ -217,14 +212,10 @@ COLUMNS = ("run", "init", "lambd", "keep_prob", "train acc", "dev acc", "test ac
            "avoidable bias", "variance", "diagnosis", "gate", "status")
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.3f}" if math.isfinite(x) else "—"
-
-
 def table_rows(sweep: Sweep) -> list[list[str]]:
     """The run table as strings, best first, with any extra varying params after ``run``."""
     return [[r.name, *[str(r.extra[k]) for k in sweep.varying], r.init, f"{r.lambd:g}",
-             f"{r.keep_prob:g}", *[_fmt(r.metric(k)) for k in (
+             f"{r.keep_prob:g}", *[pages.num(r.metric(k), ".3f") for k in (
                  "train_accuracy", "dev_accuracy", "test_accuracy", "avoidable_bias",
                  "variance")], r.diagnosis or "—", r.gate or "not run", r.status]
             for r in sweep.rows]
@@ -259,58 +250,29 @@ def problems(sweep: Sweep) -> list[Row]:
     return [r for r in sweep.rows if r.status != "finished"]
 
 
+def _figures(figures: dict[str, Path]) -> dict[str, tuple[Path, str]]:
+    return {name: (figures[name], caption) for name, caption in FIGURES.items()
+            if name in figures}
+
+
 def markdown(sweep: Sweep, figures: dict[str, Path]) -> str:
-    """The Markdown summary; figures are linked by file name (they sit beside it)."""
-    chosen = select(sweep.rows)
-    title, detail = headline(chosen)
-    lines = [f"# Sweep report: {sweep.name}", "",
-             f"Experiment `{sweep.experiment}`, parent run `{sweep.run_id}`; "
-             f"overrides `{sweep.tags.get('sweep_overrides', '')}`; runs: {counts(sweep)}.", "",
-             f"## {title}", ""]
+    """The Markdown summary, every text from the runs escaped; figures are linked by file name
+    (they sit beside it)."""
+    esc, code = pages.md_escape, pages.md_code
+    title, detail = headline(select(sweep.rows))
+    lines = [f"# Sweep report: {esc(sweep.name)}", "",
+             f"Experiment {code(sweep.experiment)}, parent run {code(sweep.run_id)}; "
+             f"overrides {code(sweep.tags.get('sweep_overrides', ''))}; runs: "
+             f"{esc(counts(sweep))}.", "", f"## {esc(title)}", ""]
     if detail:
-        lines += [detail, "", NO_TEST_SENTENCE, ""]
+        lines += [esc(detail), "", esc(NO_TEST_SENTENCE), ""]
     lines += ["## Runs (best dev accuracy first)", "",
-              "| " + " | ".join(header(sweep)) + " |", "|" + "---|" * len(header(sweep))]
-    lines += ["| " + " | ".join(cells) + " |" for cells in table_rows(sweep)]
-    bad = problems(sweep)
+              pages.md_table(header(sweep), table_rows(sweep))]
     lines += ["", "## Gated, diverged and failed runs", ""]
-    lines += [f"- **{r.status}** {r.name}: {r.reason}" for r in bad] or ["None: every run trained."]
-    lines += ["", "## Figures", ""]
-    for name, caption in FIGURES.items():
-        if name in figures:
-            lines += [f"![{caption}]({name})", "", caption, ""]
+    lines += [f"- **{esc(r.status)}** {esc(r.name)}: {esc(r.reason)}" for r in problems(sweep)
+              ] or ["None: every run trained."]
+    lines += ["", "## Figures", "", pages.figures(_figures(figures))[1], ""]
     return "\n".join(lines)
-
-
-CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d1d1f;
-background:#f6f7f9}
-main{max-width:1180px;margin:0 auto;padding:24px 28px 60px}
-h1{font-size:1.6em;margin:0 0 4px}h2{font-size:1.2em;margin:32px 0 10px}
-.meta{color:#555;font-size:.9em}
-.headline{background:#fff;border-left:6px solid #2e7d32;padding:14px 18px;margin:20px 0;
-box-shadow:0 1px 3px rgba(0,0,0,.08)}
-.headline .big{font-size:1.35em;font-weight:600}.headline p{margin:6px 0}
-.note{color:#2e7d32;font-style:italic}
-table{border-collapse:collapse;background:#fff;font-size:.85em;width:100%;
-box-shadow:0 1px 3px rgba(0,0,0,.08)}
-.scroll{overflow-x:auto}
-th,td{padding:5px 7px;border-bottom:1px solid #e3e3e3;text-align:right;white-space:nowrap}
-th{background:#eef0f3;position:sticky;top:0}td.l,th.l{text-align:left}
-td.name{white-space:normal;max-width:210px;font-size:.92em;color:#444}
-td.diag{white-space:normal;text-align:left;min-width:90px}
-tr.selected td{background:#e8f5e9;font-weight:600}
-.s-finished{color:#2e7d32}.s-gated{color:#b26a00}.s-diverged{color:#c62828}
-.s-failed,.s-killed,.s-running{color:#6a1b9a}
-figure{background:#fff;margin:14px 0;padding:12px;box-shadow:0 1px 3px rgba(0,0,0,.08)}
-figure img{max-width:100%;height:auto;display:block;margin:0 auto}
-figcaption{color:#555;font-size:.9em;margin-top:6px}
-ul.problems li{margin:4px 0}
-"""
-
-
-def _data_uri(path: Path) -> str:
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
 def _td_class(i: int, n: int, left: set[int], status: str) -> str:
@@ -324,65 +286,55 @@ def _td_class(i: int, n: int, left: set[int], status: str) -> str:
     return "l" if i in left else ""
 
 
-def html_page(sweep: Sweep, figures: dict[str, Path]) -> str:
-    """The self-contained HTML page (no network needed: CSS inline, PNGs as data URIs)."""
+def html_body(sweep: Sweep, figures: dict[str, Path]) -> str:
+    """The page's body: headline, run table (the selected run marked), failures, figures."""
     e = html.escape
     chosen = select(sweep.rows)
     title, detail = headline(chosen)
-    head = header(sweep)
+    head, n = header(sweep), len(header(sweep))
     left = {0, *range(1, 1 + len(sweep.varying)), 1 + len(sweep.varying)}  # name, extras, init
-    th = "".join(f'<th class="{"l" if i in left or i == len(head) - 3 else ""}">{e(h)}</th>'
-                 for i, h in enumerate(head))
-    body = []
-    for r, cells in zip(sweep.rows, table_rows(sweep), strict=True):
-        cls = ' class="selected"' if chosen is not None and r.run_id == chosen.run_id else ""
-        tds = "".join(f'<td class="{_td_class(i, len(cells), left, r.status)}">'
-                      f"{e(c.replace('_', ' ') if i == len(cells) - 3 else c)}</td>"
-                      for i, c in enumerate(cells))
-        body.append(f"<tr{cls} title=\"{e(r.run_id)}\">{tds}</tr>")
-    bad = problems(sweep)
-    items = "".join(f'<li><b class="s-{r.status}">{e(r.status)}</b> {e(r.name)}: {e(r.reason)}'
-                    f"</li>" for r in bad) or "<li>None: every run trained.</li>"
-    figs = "".join(
-        f'<figure><img alt="{e(caption)}" src="{_data_uri(figures[name])}">'
-        f"<figcaption>{e(caption)}</figcaption></figure>"
-        for name, caption in FIGURES.items() if name in figures)
+    cells = [[*row[:n - 3], row[n - 3].replace("_", " "), *row[n - 2:]]  # the diagnosis
+             for row in table_rows(sweep)]
+    table = pages.html_table(
+        head, cells, head_class=["l" if i in left or i == n - 3 else "" for i in range(n)],
+        cell_class=lambda r, i: _td_class(i, n, left, sweep.rows[r].status),
+        row_attrs=[{"class": "selected" if chosen is not None and r.run_id == chosen.run_id
+                    else "", "title": r.run_id} for r in sweep.rows])
+    items = "".join(f'<li><b class="s-{e(r.status)}">{e(r.status)}</b> {e(r.name)}: '
+                    f"{e(r.reason)}</li>" for r in problems(sweep)
+                    ) or "<li>None: every run trained.</li>"
     detail_html = (f"<p>{e(detail)}</p><p class=\"note\">{e(NO_TEST_SENTENCE)}</p>"
                    if detail else "")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sweep report: {e(sweep.name)}</title><style>{CSS}</style></head>
-<body><main>
-<h1>Sweep report: {e(sweep.name)}</h1>
-<p class="meta">Experiment <code>{e(sweep.experiment)}</code>, parent run
+    return f"""<p class="meta">Experiment <code>{e(sweep.experiment)}</code>, parent run
 <code>{e(sweep.run_id)}</code>; overrides <code>{e(sweep.tags.get('sweep_overrides', ''))}</code>;
 runs: {e(counts(sweep))}; Bayes error {sweep.bayes_error:.3f}, tolerance {sweep.tolerance:g}.</p>
 <section class="headline"><div class="big">{e(title)}</div>{detail_html}</section>
 <h2>Runs (best dev accuracy first)</h2>
-<div class="scroll"><table><thead><tr>{th}</tr></thead><tbody>
-{chr(10).join(body)}
-</tbody></table></div>
+{table}
 <h2>Gated, diverged and failed runs</h2>
 <ul class="problems">{items}</ul>
 <h2>Figures</h2>
-{figs}
-</main></body></html>
-"""
+{pages.figures(_figures(figures))[0]}"""
 
 
-def study_sections(client: MlflowClient, sweep: Sweep, folder: Path) -> list[tuple[str, str]]:
-    """Extra ``(html, markdown)`` sections: a depth study's physics, a fraud sweep's metrics."""
+def html_page(sweep: Sweep, figures: dict[str, Path], sections: Sequence[str] = ()) -> str:
+    """The self-contained HTML page (no network needed: CSS inline, PNGs as data URIs), with
+    the HTML of any study ``sections`` at its end."""
+    return pages.page(f"Sweep report: {sweep.name}",
+                      html_body(sweep, figures) + "\n" + "".join(sections))
+
+
+def study_sections(client: MlflowClient, sweep: Sweep, folder: Path) -> list[pages.Section]:
+    """Extra sections: a depth study's physics, a fraud sweep's metrics."""
     from initreg import studies
 
-    exp = client.get_run(sweep.run_id).info.experiment_id
-    runs = tracking.children(client, exp, sweep.run_id)
-    params = [r.data.params for r in runs]
+    kids = runs.sweep_children(client, sweep.run_id)
+    params = [r.data.params for r in kids]
     sections = []
     if len({p.get("model.depth") for p in params} - {None, "None"}) > 1:
-        sections.append(studies.depth_section(runs, client, folder=folder))
+        sections.append(studies.depth_section(kids, client, folder=folder))
     if any(p.get("data.name") == "fraud" for p in params):
-        sections.append(studies.fraud_section(runs, client, "fraud", folder=folder))
+        sections.append(studies.fraud_section(kids, client, "fraud", folder=folder))
     return sections
 
 
@@ -393,10 +345,8 @@ def write_report(client: MlflowClient, sweep: Sweep, folder: Path,
     figures = make_figures(client, sweep, folder)
     extra = study_sections(client, sweep, folder)
     html_path, md_path = folder / "report.html", folder / "report.md"
-    page = html_page(sweep, figures).replace(
-        "</main></body></html>", "".join(h for h, _ in extra) + "\n</main></body></html>")
-    html_path.write_text(page, encoding="utf-8")
-    md_path.write_text("\n\n".join([markdown(sweep, figures), *(m for _, m in extra)]),
+    html_path.write_text(html_page(sweep, figures, [s.html for s in extra]), encoding="utf-8")
+    md_path.write_text("\n\n".join([markdown(sweep, figures), *(s.markdown for s in extra)]),
                        encoding="utf-8")
     if log_to_parent:
         for path in (html_path, md_path, *figures.values()):

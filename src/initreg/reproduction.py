@@ -16,6 +16,8 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
+from initreg.pages import md_escape, md_table
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -259,12 +261,6 @@ def summarize(results: Sequence[Result]) -> list[SeedSummary]:
 
 # --- rendering -------------------------------------------------------------------------------
 
-def _md_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return lines
-
-
 def _signed(x: float | None) -> str:
     return "n/a" if x is None else f"{x:+.3f}"
 
@@ -299,32 +295,32 @@ def render_markdown(checks: Sequence[Check], claims: Sequence[ClaimResult],
     """The reproduction report: verdict, comparison table, seed table, claim by claim."""
     drift = [c for c in checks if not c.passed]
     lines = ["# Reproduction of the course's published results", ""]
-    if header:
+    if header:  # the caller's own Markdown
         lines += [header, ""]
     lines += [f"**{'DRIFT: ' + str(len(drift)) + ' of ' if drift else 'All '}{len(checks)} "
               f"checks {'drifted' if drift else 'pass'}.**", ""]
     lines += ["## Comparison with reproductions/baselines.yaml", ""]
-    lines += _md_table(("claim", "expected", "got", "verdict"),
-                       ((c.claim, c.expected, c.got, c.verdict) for c in checks))
+    lines += [md_table(("claim", "expected", "got", "verdict"),
+                       [(c.claim, c.expected, c.got, c.verdict) for c in checks])]
     lines += ["", "## Across seeds (default convention)", "",
               "Published-test accuracy is the accuracy on dev and test together, i.e. on the "
               "course's published test set; std is the sample standard deviation over seeds.", ""]
-    lines += _md_table(
+    lines += [md_table(
         ("setting", "seeds", "train mean ± std", "published-test mean ± std", "min to max",
          "course convention"),
-        ((s.setting, s.seeds, f"{s.train_mean:.3f} ± {s.train_std:.3f}",
+        [(s.setting, s.seeds, f"{s.train_mean:.3f} ± {s.train_std:.3f}",
           f"{s.test_mean:.3f} ± {s.test_std:.3f}", f"{s.test_min:.3f} to {s.test_max:.3f}",
-          "n/a" if s.course_test is None else f"{s.course_test:.3f}") for s in summary))
+          "n/a" if s.course_test is None else f"{s.course_test:.3f}") for s in summary])]
     lines += ["", "## The published conclusions, claim by claim", ""]
-    lines += _md_table(
+    lines += [md_table(
         ("claim", "course convention", "seeds better / tied / n", "mean diff ± std", "verdict"),
-        ((cr.claim.text,
+        [(cr.claim.text,
           "n/a" if cr.course_holds is None else
           f"{'holds' if cr.course_holds else 'does not hold'} ({_signed(cr.course_diff)})",
           f"{cr.wins} / {cr.ties} / {cr.seeds}",
           "n/a" if cr.mean_diff is None else f"{cr.mean_diff:+.3f} ± {cr.std_diff:.3f}",
-          cr.verdict) for cr in claims))
-    lines += [""] + [f"- {claim_sentence(cr)}" for cr in claims] + [""]
+          cr.verdict) for cr in claims])]
+    lines += [""] + [f"- {md_escape(claim_sentence(cr))}" for cr in claims] + [""]
     return "\n".join(lines)
 
 

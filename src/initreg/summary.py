@@ -1,7 +1,6 @@
 """The end of a sweep: end its runs, close its parent run and print what happened, best first."""
 
 import json
-import math
 import os
 import signal
 import time
@@ -9,36 +8,24 @@ from pathlib import Path
 
 from initreg import doctor, tracking
 from initreg.lifecycle import STATUS_FILE
+from initreg.runs import best_run, job_status, metric, ranked, run_rank
 
 STOP_WAIT_S = 20.0  # how long stopped workers get to end their own runs before SIGKILL
 
 UI_HINT = "make ui   (MLflow UI on http://127.0.0.1:5000)"
 
 
-def job_status(run) -> str:
-    """``finished``, ``gated``, ``diverged``, ``failed``, ``killed`` or ``running``."""
-    reason = run.data.tags.get("failure_reason")
-    if run.info.status == "FINISHED":
-        return "finished"
-    if reason == "gradcheck":
-        return "gated"
-    if reason == "diverged":
-        return "diverged"
-    return {"KILLED": "killed", "RUNNING": "running"}.get(run.info.status, "failed")
-
-
 def summary_lines(runs, best: int = 5) -> list[str]:
-    """A table of the best runs by dev accuracy and the count of each outcome."""
+    """A table of the best runs (:func:`initreg.runs.best_run`'s ranking) and each outcome's
+    count."""
     counts: dict[str, int] = {}
     for r in runs:
         counts[job_status(r)] = counts.get(job_status(r), 0) + 1
-    done = [r for r in runs if "dev_accuracy" in r.data.metrics]
-    done.sort(key=lambda r: (-r.data.metrics["dev_accuracy"], r.data.metrics.get("variance", 0)))
+    done = [r for r in ranked(runs) if run_rank(r)[0] == 0]
     lines = [f"{'run':<40} {'train':>6} {'dev':>6} {'test':>6}  diagnosis"]
     for r in done[:best]:
-        m = r.data.metrics
-        lines.append(f"{r.info.run_name[:40]:<40} {m['train_accuracy']:6.3f} "
-                     f"{m['dev_accuracy']:6.3f} {m['test_accuracy']:6.3f}  "
+        lines.append(f"{r.info.run_name[:40]:<40} {metric(r, 'train_accuracy'):6.3f} "
+                     f"{metric(r, 'dev_accuracy'):6.3f} {metric(r, 'test_accuracy'):6.3f}  "
                      f"{r.data.tags.get('diagnosis', '')}")
     lines.append("runs: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
     for r in runs:
@@ -136,9 +123,9 @@ def close_sweep(parent: dict, job_raised: bool = False, interrupted: str | None 
     crashed = job_raised or any(job_status(r) in ("failed", "killed", "running") for r in runs)
     status = "KILLED" if interrupted else "FAILED" if crashed else "FINISHED"
     run = tracking.Run(mlflow, parent["run_id"])
-    best = max((r.data.metrics.get("dev_accuracy", -math.inf) for r in runs), default=-math.inf)
-    if math.isfinite(best):
-        run.add_metric("best_dev_accuracy", best)
+    best = best_run(runs)
+    if best is not None:
+        run.add_metric("best_dev_accuracy", metric(best, "dev_accuracy"))
     run.set_tags({"jobs": len(runs), **({"failure_reason": "interrupted",
                                          "error_type": interrupted} if interrupted else {})})
     run.end(status)

@@ -26,6 +26,7 @@ DEFAULT_URI = "sqlite:///mlruns/mlflow.db"
 SQLITE_TIMEOUT_S = 60
 NOT_HASHED = ("tracking", "resume")  # keys that do not change what a run computes
 MAX_BATCH = 1000  # MLflow's limit of metrics per log_batch call
+SEARCH_PAGE = 1000  # runs per search_runs call
 
 
 def resolve_uri(uri: str | None = None) -> str:
@@ -244,26 +245,32 @@ class NoRun:
         return lambda *args, **kwargs: None
 
 
-def search(mlflow: MlflowClient, experiment: str, filter_string: str = "") -> list:
-    """Every run of ``experiment`` that matches ``filter_string``, page by page."""
-    runs, token = [], None
+def search_runs(mlflow: MlflowClient, experiment_ids: Iterable[str], filter_string: str = "",
+                order_by: list[str] | None = None, limit: int | None = None) -> list:
+    """Every run of the experiments that matches ``filter_string`` (the first ``limit`` when
+    given), in ``order_by`` order: MLflow's pages of at most 1000 runs, followed to the last."""
+    runs, token, ids = [], None, list(experiment_ids)
+    if not ids or limit == 0:
+        return runs
     while True:
-        page = retry(mlflow.search_runs, [experiment], filter_string=filter_string,
-                     max_results=1000, page_token=token)
+        size = SEARCH_PAGE if limit is None else min(SEARCH_PAGE, limit - len(runs))
+        page = retry(mlflow.search_runs, ids, filter_string=filter_string, order_by=order_by,
+                     max_results=size, page_token=token)
         runs.extend(page)
         token = page.token
-        if not token:
+        if not token or (limit is not None and len(runs) >= limit):
             return runs
 
 
 def children(mlflow: MlflowClient, experiment: str, parent_id: str) -> list:
     """Every child run of ``parent_id``."""
-    return search(mlflow, experiment, f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}'")
+    return search_runs(mlflow, [experiment],
+                       f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}'")
 
 
 def finished_hashes(mlflow: MlflowClient, experiment: str) -> set[str]:
     """``config_hash`` tags of the experiment's FINISHED runs."""
-    runs = search(mlflow, experiment, "attributes.status = 'FINISHED'")
+    runs = search_runs(mlflow, [experiment], "attributes.status = 'FINISHED'")
     return {r.data.tags.get("config_hash") for r in runs} - {None}
 
 

@@ -8,6 +8,7 @@ import pytest
 from pipeline_utils import ROOT, all_runs, run_pipeline
 
 from initreg import studies
+from initreg.runs import latest_sweep, sweep_children
 
 QUICK = ["train.num_iterations=120", "train.log_every=40", "hydra.launcher.n_jobs=2"]
 
@@ -72,8 +73,8 @@ def test_study_depth_writes_its_section(tmp_path, store):
     proc = run_study("study_depth.py", ["init=zeros,random_small,random,he",
                                         "model.depth=2,20", "train.num_iterations=60",
                                         "train.log_every=30"], tmp_path)
-    parent = studies.latest_parent(store, "depth_study")
-    kids = studies.sweep_children(store, parent.info.run_id)
+    parent = latest_sweep(store, "depth_study")
+    kids = sweep_children(store, parent.info.run_id)
     assert len(kids) == 8
     folder = tmp_path / "reports" / parent.info.run_id
     md = (folder / "depth_study.md").read_text()
@@ -90,8 +91,8 @@ def test_study_depth_writes_its_section(tmp_path, store):
 @pytest.mark.slow
 def test_study_curve_uses_the_best_regularization_of_the_latest_sweep(tmp_path, store):
     run_pipeline(["-m", "reg.lambd=0.0,0.7", "reg.keep_prob=1.0,0.86", *QUICK], tmp_path)
-    football = studies.latest_parent(store, "football")
-    kids = studies.sweep_children(store, football.info.run_id)
+    football = latest_sweep(store, "football")
+    kids = sweep_children(store, football.info.run_id)
     best = min(kids, key=lambda r: (-r.data.metrics["dev_accuracy"],
                                     r.data.metrics["variance"], r.info.run_name))
     expected = (float(best.data.params["reg.lambd"]), float(best.data.params["reg.keep_prob"]))
@@ -103,8 +104,8 @@ def test_study_curve_uses_the_best_regularization_of_the_latest_sweep(tmp_path, 
     proc = run_study("study_curve.py", ["data.train_fraction=0.2,1.0",
                                         "train.num_iterations=200"], tmp_path)
     assert "regularization:" in proc.stdout
-    parent = studies.latest_parent(store, "learning_curve")
-    runs = studies.sweep_children(store, parent.info.run_id)
+    parent = latest_sweep(store, "learning_curve")
+    runs = sweep_children(store, parent.info.run_id)
     assert len(runs) == 4
     folder = tmp_path / "reports" / parent.info.run_id
     md = (folder / "learning_curve.md").read_text()

@@ -1,0 +1,244 @@
+"""The depth study, read from MLflow: how each init's activations and gradients behave with depth.
+
+    section = depth_section(runs, client, folder)    # a depth_study sweep's children
+    html, md = section
+
+Statistics at initialisation are each run's step-0 metrics; a run that never trained (gated, or
+diverged at iteration 0) gets them recomputed from its stored ``config.yaml`` through
+:func:`initreg.rebuild.rebuild` (initreg's own loaders and model only). Every verdict is derived
+from the numbers with the thresholds below, never written by hand.
+"""
+
+import math
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from initreg import plots
+from initreg.nn import initialize, stats
+from initreg.pages import Section, num, png_folder, section
+from initreg.rebuild import rebuild
+from initreg.runs import init_order, job_status, metric, param, run_init_label
+
+VANISHED_BELOW = 1e-2  # activation std of the last hidden layer / layer 1's, at initialisation
+EXPLODED_ABOVE = 1e2
+
+
+@dataclass(frozen=True)
+class DepthRow:
+    """One run of a depth study: its init, depth, outcome and statistics at initialisation."""
+
+    run_id: str
+    init: str
+    depth: int
+    width: int
+    status: str
+    act_first: float  # act_std_l1 at initialisation
+    act_last: float  # act_std_l{depth}: the last hidden layer
+    grad_first: float  # ||dW1|| at initialisation
+    symmetry: float
+    dev_accuracy: float
+    source: str  # "logged" (step-0 metrics), "recomputed" (from config.yaml: never trained)
+    # or "not recomputed"
+    note: str = ""  # why the statistics could not be recomputed
+
+    @property
+    def ratio(self) -> float:
+        if self.act_first == 0 and self.act_last == 0:
+            return 0.0
+        with np.errstate(all="ignore"):
+            return float(np.float64(self.act_last) / np.float64(self.act_first))
+
+
+def _step0(client, run_id: str, keys: list[str]) -> dict[str, float] | None:
+    out = {}
+    for key in keys:
+        points = [m for m in client.get_metric_history(run_id, key) if m.step == 0]
+        if not points:
+            return None
+        out[key] = points[0].value
+    return out
+
+
+def _recompute(client, run, keys: list[str]) -> tuple[dict[str, float] | None, str]:
+    """Init statistics of a run that never trained (gated, diverged at 0), from its stored
+    config; ``(None, why)`` when they cannot be recomputed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = client.download_artifacts(run.info.run_id, "config.yaml", tmp)
+        except Exception:  # MLflow's own errors: the run crashed before writing config.yaml
+            return None, "no config.yaml was stored"
+        try:
+            config = yaml.safe_load(Path(path).read_text())
+        except yaml.YAMLError:
+            return None, "its config.yaml is not YAML"
+    try:
+        model, ds = rebuild(config)
+    except (ValueError, TypeError) as err:  # RebuildError, DataError, a class's own checks
+        return None, " ".join(str(err).split())
+    with np.errstate(all="ignore"):
+        _, grads = model.cost_and_grads(ds.X_train, ds.Y_train)
+    found = stats.layer_stats(model.params, ds.X_train, grads)
+    if not found:
+        return None, "its params do not follow W1, b1, ..., WL, bL"
+    return {k: found.get(k, math.nan) for k in keys}, ""
+
+
+def depth_rows(runs, client) -> list[DepthRow]:
+    """The depth study's runs, deepest last within each init, with their init statistics."""
+    rows = []
+    for run in runs:
+        depth = param(run, "model.depth")
+        if depth is None:
+            continue
+        keys = ["act_std_l1", f"act_std_l{depth}", "grad_norm_l1", "symmetry_l1"]
+        found, source, note = _step0(client, run.info.run_id, keys), "logged", ""
+        if found is None:
+            found, note = _recompute(client, run, keys)
+            source = "recomputed" if found else "not recomputed"
+        found = found or dict.fromkeys(keys, math.nan)
+        rows.append(DepthRow(
+            run_id=run.info.run_id, init=run_init_label(run), depth=int(depth),
+            width=int(param(run, "model.width", 0)), status=job_status(run),
+            act_first=found["act_std_l1"], act_last=found[f"act_std_l{depth}"],
+            grad_first=found["grad_norm_l1"], symmetry=found["symmetry_l1"],
+            dev_accuracy=metric(run, "dev_accuracy"), source=source, note=note))
+    order = {k: i for i, k in enumerate(init_order(r.init for r in rows))}
+    return sorted(rows, key=lambda r: (order[r.init], r.depth))
+
+
+def depth_verdict(ratio: float) -> str:
+    """``vanished`` below VANISHED_BELOW, ``exploded`` above EXPLODED_ABOVE, else ``stable``."""
+    if math.isnan(ratio) or ratio < VANISHED_BELOW:
+        return "vanished" if not math.isnan(ratio) else "unknown"
+    return "exploded" if ratio > EXPLODED_ABOVE else "stable"
+
+
+def _outcome(rows: list[DepthRow]) -> str:
+    parts = [f"{num(r.dev_accuracy, '.2f')} at depth {r.depth}" if r.status == "finished"
+             else f"{r.status} at depth {r.depth}" for r in rows]
+    return "Dev accuracy after training: " + ", ".join(parts) + "."
+
+
+def init_sentence(init: str, rows: list[DepthRow]) -> tuple[str, str]:
+    """``(verdict, sentence)`` for one init, from its runs' numbers at the deepest depth."""
+    measured = [r for r in rows if math.isfinite(r.act_first)]
+    if not measured:
+        return "unknown", f"{init}: no statistics were recorded. {_outcome(rows)}"
+    deep, shallow = measured[-1], measured[0]
+    if deep.act_first == 0:
+        verdict = "vanished"
+        body = (f"every hidden activation is exactly 0 at initialisation (activation std 0 at "
+                f"every depth) and symmetry_l1 = {num(deep.symmetry, '.2g')}: all hidden units "
+                "compute the same function and receive the same (zero) update, so symmetry is "
+                "never broken and the hidden layers never learn.")
+    else:
+        verdict = depth_verdict(deep.ratio)
+        rule = {"vanished": f"below {VANISHED_BELOW:g}", "exploded": f"above {EXPLODED_ABOVE:g}",
+                "stable": f"within [{VANISHED_BELOW:g}, {EXPLODED_ABOVE:g}]"}.get(verdict, "")
+        body = (f"at depth {deep.depth} the activation std of the last hidden layer at "
+                f"initialisation is {num(deep.ratio, '.2g')} x that of layer 1 ({rule}); "
+                f"||dW1|| is {num(deep.grad_first, '.2g')} at depth {deep.depth} against "
+                f"{num(shallow.grad_first, '.2g')} at depth {shallow.depth}.")
+    tail = ""
+    if verdict in ("vanished", "exploded") and deep.status == "finished" and (
+            deep.dev_accuracy >= max(r.dev_accuracy for r in rows) - 0.02):
+        tail = (f" Gradient descent recovered at depth {deep.depth} all the same: a {verdict} "
+                "start slows or endangers training, it does not always prevent it.")
+    return verdict, f"{init}: {verdict} — {body} {_outcome(rows)}{tail}"
+
+
+def he_ratio_spread(width: int, depth: int = 20, seeds: int = 200, n_x: int = 2,
+                    m: int = 500) -> tuple[float, float]:
+    """Min and max over seeds of act_std(layer depth) / act_std(layer 1) for He init, ReLU.
+
+    Each seed draws the weights from ``default_rng(seed)`` and its own standard normal inputs
+    ``X: (n_x, m)`` from ``default_rng([seed, 7])``.
+    """
+    ratios = []
+    for seed in range(seeds):
+        params = initialize([n_x, *[width] * depth, 1], "he", np.random.default_rng(seed))
+        X = np.random.default_rng([seed, 7]).standard_normal((n_x, m))
+        s = stats.activation_stats(params, X)
+        ratios.append(s[f"act_std_l{depth}"] / s["act_std_l1"])
+    return float(np.min(ratios)), float(np.max(ratios))
+
+
+def finite_width_sentence(widths=(50, 20), depth: int = 20, seeds: int = 200) -> str:
+    """What the He argument (an average over weights) leaves out at a finite width, measured."""
+    spans = {w: he_ratio_spread(w, depth, seeds) for w in widths}
+    text = "; ".join(f"{lo:.2g} to {hi:.2g} at width {w}" for w, (lo, hi) in spans.items())
+    narrow = min(widths)
+    lo, hi = spans[narrow]
+    outside = lo < 0.1 or hi > 10
+    tail = (f"at width {narrow} a single draw can shrink or grow the signal by more than a "
+            "factor 10, so finite width matters: He keeps the variance only on average over "
+            "weights, and a narrow net's own draw may still vanish or explode."
+            if outside else f"even at width {narrow} every draw stayed within a factor 10.")
+    return (f"Finite width: over {seeds} seeds of He init at depth {depth} (ReLU, standard "
+            f"normal inputs with 2 features), act_std(layer {depth}) / act_std(layer 1) ranged "
+            f"{text}; {tail}")
+
+
+def not_recomputed_sentence(rows: list[DepthRow]) -> str:
+    """Which runs' statistics at initialisation could not be recomputed, and why ("" if none)."""
+    missing = [f"{r.init} at depth {r.depth} (run {r.run_id}): {r.note}" for r in rows
+               if r.source == "not recomputed"]
+    if not missing:
+        return ""
+    return (f"The statistics at initialisation could not be recomputed for {len(missing)} "
+            f"run(s) that never trained: {'; '.join(missing)}.")
+
+
+def depth_section(runs, client, folder: Path | None = None) -> Section:
+    """The depth study's report section (``html, markdown = section``), from its MLflow runs.
+
+    Statistics at initialisation are the runs' step-0 metrics; a run that never trained (gated,
+    or diverged at iteration 0) gets them recomputed from its ``config.yaml``, and the table
+    says so (and why not, when they cannot be). The HTML embeds its PNGs; the Markdown links
+    PNGs written to ``folder``.
+    """
+    title = "Depth study: vanishing and exploding activations"
+    rows = depth_rows(runs, client)
+    if not rows:
+        return section(title, ["No depth-study runs (runs with a model.depth param) were found."])
+    out = png_folder(folder)
+    by_init = {i: [r for r in rows if r.init == i] for i in init_order(r.init for r in rows)}
+
+    def series(attr):
+        return {i: ([r.depth for r in rs], [getattr(r, attr) for r in rs])
+                for i, rs in by_init.items()}
+
+    width = rows[0].width
+    figs = {
+        "act": (plots.against_depth(series("act_last"), out / "depth_activation_std.png",
+                                    "activation std, last hidden layer",
+                                    f"At initialisation: activations (width {width})",
+                                    missing="std 0 or not finite"),
+                "Activation std of the last hidden layer at initialisation against depth, per "
+                "init (log scale; zeros init has std 0 and cannot be drawn)."),
+        "grad": (plots.against_depth(series("grad_first"), out / "depth_grad_norm.png",
+                                     "||dW1|| (Frobenius)",
+                                     f"At initialisation: first-layer gradient (width {width})"),
+                 "Frobenius norm of the first layer's gradient at initialisation against "
+                 "depth, per init (log scale)."),
+        "acc": (plots.against_depth(series("dev_accuracy"), out / "depth_dev_accuracy.png",
+                                    "dev accuracy", "After training", log=False,
+                                    hline=(0.5, "chance"), missing="not trained"),
+                "Final dev accuracy against depth per init (gaps: gated or diverged runs)."),
+    }
+    head = ["init", "depth", "status", "act std l1", "act std last", "ratio", "||dW1||",
+            "symmetry_l1", "dev acc", "init stats"]
+    table = [[r.init, str(r.depth), r.status, num(r.act_first), num(r.act_last),
+              num(r.ratio, ".2g"), num(r.grad_first), num(r.symmetry, ".2g"),
+              num(r.dev_accuracy, ".3f"), r.source] for r in rows]
+    rule = (f"Verdicts compare the activation std of the last hidden layer with layer 1's at "
+            f"initialisation, at the deepest depth: vanished below {VANISHED_BELOW:g}, "
+            f"exploded above {EXPLODED_ABOVE:g}, stable in between.")
+    missing = not_recomputed_sentence(rows)
+    after = [finite_width_sentence(), *([missing] if missing else [])]
+    sentences = [init_sentence(i, rs)[1] for i, rs in by_init.items()]
+    return section(title, [rule], sentences, after, figs, (head, table))

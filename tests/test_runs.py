@@ -1,0 +1,106 @@
+"""One ranking, one init label and one paginated search, read back from a real MLflow store."""
+
+import math
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from initreg import report, runs, summary, tracking
+from initreg.studies import best_regularization
+
+
+def logged(client, exp, parent_id, name, lambd, metrics, status="FINISHED", tags=None):
+    run = tracking.Run.start(client, exp, name, parent_id=parent_id, tags=tags)
+    run.log_params({"init.name": "he", "init.scale": 10.0, "reg.lambd": lambd,
+                    "reg.keep_prob": 1.0})
+    run.add_metrics(metrics)
+    run.end(status)
+    return run.run_id
+
+
+@pytest.fixture(scope="module")
+def tied_sweep(tmp_path_factory):
+    """A football sweep whose best dev accuracy is shared by three runs: one without a variance,
+    two with the same variance; a failed run has a higher dev accuracy."""
+    uri = tracking.resolve_uri(f"sqlite:///{tmp_path_factory.mktemp('tied')}/mlflow.db")
+    client = MlflowClient(tracking_uri=uri)
+    exp = tracking.experiment_id(client, "football", uri)
+    parent = tracking.Run.start(client, exp, "sweep", tags={"sweep": "true"})
+    scores = {"train_accuracy": 0.95, "test_accuracy": 0.9}
+    logged(client, exp, parent.run_id, "a no variance", 0.1, {**scores, "dev_accuracy": 0.93})
+    logged(client, exp, parent.run_id, "c variance", 0.3,
+           {**scores, "dev_accuracy": 0.93, "variance": 0.02})
+    logged(client, exp, parent.run_id, "b variance", 0.7,
+           {**scores, "dev_accuracy": 0.93, "variance": 0.02})
+    logged(client, exp, parent.run_id, "d worse", 0.2,
+           {**scores, "dev_accuracy": 0.90, "variance": 0.0})
+    logged(client, exp, parent.run_id, "e failed", 0.5,
+           {**scores, "dev_accuracy": 0.99, "variance": 0.0}, status="FAILED",
+           tags={"failure_reason": "exception"})
+    return client, parent.run_id
+
+
+def test_rank_key_orders_by_dev_then_variance_missing_last_then_name():
+    rows = [("x unfinished", "failed", 0.99, 0.0), ("a", "finished", 0.9, math.nan),
+            ("b", "finished", 0.9, 0.1), ("c", "finished", 0.9, 0.1),
+            ("d", "finished", 0.95, 0.3), ("e no dev", "finished", math.nan, 0.0)]
+    order = sorted(rows, key=lambda r: runs.rank_key(r[1], r[2], r[3], r[0]))
+    assert [r[0] for r in order] == ["d", "b", "c", "a", "e no dev", "x unfinished"]
+
+
+def test_summary_report_and_studies_rank_alike(tied_sweep):
+    client, parent_id = tied_sweep
+    kids = runs.sweep_children(client, parent_id)
+    assert runs.run_name(runs.best_run(kids)) == "b variance"
+    expected = ["b variance", "c variance", "a no variance", "d worse"]
+    # the end-of-sweep summary: its table, best first
+    lines = summary.summary_lines(kids, best=10)
+    assert [line.split("  ")[0].strip() for line in lines[1:5]] == expected
+    # the report: its rows and its selection
+    sweep = report.load_sweep(client, parent_id)
+    assert [r.name for r in sweep.rows][:4] == expected
+    assert report.select(sweep.rows).name == "b variance"
+    # the learning-curve study: the regularization of the same best run
+    lambd, keep_prob, note = best_regularization(client, "football")
+    assert (lambd, keep_prob) == (0.7, 1.0) and "(b variance, dev accuracy 0.930)" in note
+
+
+def test_no_finished_run_means_no_best(tied_sweep):
+    client, parent_id = tied_sweep
+    failed = [r for r in runs.sweep_children(client, parent_id)
+              if runs.job_status(r) == "failed"]
+    assert runs.best_run(failed) is None and runs.best_run([]) is None
+
+
+@pytest.mark.parametrize(("name", "scale", "label"), [
+    ("random", 0.01, "random x0.01"), ("random", 10.0, "random x10"),
+    ("random", "big", "random xbig"),
+    ("he", 10.0, "he"), ("zeros", 0.01, "zeros")])
+def test_init_label_names_the_scale_of_random_only(name, scale, label):
+    assert runs.init_label(name, scale) == label
+
+
+def test_init_order():
+    labels = ["he", "custom", "random x10", "xavier", "random x0.01", "zeros", "lecun"]
+    assert runs.init_order(labels) == ["zeros", "random x0.01", "random x10", "lecun", "xavier",
+                                       "he", "custom"]
+
+
+def test_search_runs_follows_every_page_and_stops_at_the_limit(tmp_path, monkeypatch):
+    uri = tracking.resolve_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    client = MlflowClient(tracking_uri=uri)
+    exp = tracking.experiment_id(client, "pages", uri)
+    parent = tracking.Run.start(client, exp, "parent", tags={"sweep": "true"})
+    ids = {tracking.Run.start(client, exp, f"kid {i}", parent_id=parent.run_id).run_id
+           for i in range(5)}
+    monkeypatch.setattr(tracking, "SEARCH_PAGE", 2)  # 5 children: pages of 2, 2 and 1
+    assert {r.info.run_id for r in tracking.children(client, exp, parent.run_id)} == ids
+    assert len(tracking.search_runs(client, [exp], limit=3)) == 3
+    everything = tracking.search_runs(client, [exp])
+    (newest,) = tracking.search_runs(client, [exp], order_by=["attributes.start_time DESC"],
+                                     limit=1)
+    assert newest.info.start_time == max(r.info.start_time for r in everything)
+    assert tracking.search_runs(client, []) == []
+    assert runs.latest_sweep(client).info.run_id == parent.run_id
+    assert runs.latest_sweep(client, "pages").info.run_id == parent.run_id
+    assert runs.latest_sweep(client, "no such experiment") is None
