@@ -43,7 +43,7 @@ def test_course_planted_bugs_give_the_published_difference():
     x, y, params = course_case()
     result = gradient_check(course_objective(x, y, bug_dW2=2.0, bug_db1=4.0), params)
     assert result.difference == pytest.approx(0.2850931567761623, rel=1e-6)
-    assert not result.passed
+    assert (result.verdict, result.reason, result.passed) == ("failed", "mismatch", False)
 
 
 def test_course_correct_backprop_with_the_naive_cost_only_just_passes():
@@ -51,6 +51,7 @@ def test_course_correct_backprop_with_the_naive_cost_only_just_passes():
     x, y, params = course_case()
     result = gradient_check(course_objective(x, y), params)
     assert 1e-7 < result.difference < 2e-7
+    assert (result.verdict, result.reason) == ("passed", None)
 
 
 def test_network_with_the_stable_cost_is_far_below_the_threshold():
@@ -77,7 +78,7 @@ def test_a_planted_bug_is_caught_and_named(mode, bug):
         return cost, grads
 
     result = gradient_check(buggy, params, mode=mode)
-    assert not result.passed
+    assert (result.verdict, result.reason, result.passed) == ("failed", "mismatch", False)
     assert result.worst.param == bug[1:]
     assert max(result.per_param, key=result.per_param.get) == bug[1:]
     if mode == "full":
@@ -125,7 +126,12 @@ def test_dropout_is_checkable_with_fixed_masks_and_not_without():
 
     fresh = np.random.default_rng(1)
     resampled = gradient_check(lambda p: net.cost_and_grads(X, Y, rng=fresh), net.params)
-    assert not resampled.passed
+    assert (resampled.verdict, resampled.reason) == ("inconclusive", "nondeterministic")
+
+
+def test_empty_params_are_refused():
+    with pytest.raises(ValueError, match=r"params=\{\} is empty"):
+        gradient_check(lambda p: (0.0, {}), {})
 
 
 def test_float32_parameters_are_refused():
@@ -137,6 +143,7 @@ def test_float32_parameters_are_refused():
     ({"mode": "fast"}, r"mode='fast' .*allowed: full, directional"),
     ({"epsilon": 0.0}, r"epsilon=0.0"),
     ({"epsilon": -1e-7}, r"epsilon=-1e-07"),
+    ({"mode": "directional", "directions": 0}, r"directions=0 .*allowed: an integer >= 1"),
 ])
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -149,5 +156,6 @@ def test_result_serializes_to_json():
     x, y, params = course_case()
     result = gradient_check(course_objective(x, y), params)
     d = json.loads(json.dumps(result.to_dict()))
+    assert (d["verdict"], d["reason"], d["passed"]) == ("passed", None, True)
     assert d["worst"]["param"] in NAMES and len(d["worst"]["index"]) == 2
     assert set(d["per_param"]) == set(NAMES)
