@@ -4,7 +4,15 @@ import math
 
 import pytest
 
-from initreg.diagnosis import RECOMMENDATIONS, VERDICTS, Diagnosis, diagnose
+from initreg.diagnosis import (
+    FAILURE_MODES,
+    FAILURE_RECOMMENDATIONS,
+    RECOMMENDATIONS,
+    VERDICTS,
+    Diagnosis,
+    Failure,
+    diagnose,
+)
 
 
 @pytest.mark.parametrize(
@@ -26,10 +34,43 @@ def test_verdicts(train, dev, bayes, verdict):
     assert d.recommendation == RECOMMENDATIONS[verdict]
 
 
-def test_every_verdict_has_a_one_sentence_recommendation():
-    assert set(RECOMMENDATIONS) == set(VERDICTS)
-    for text in RECOMMENDATIONS.values():
+def test_every_verdict_and_failure_mode_has_a_one_sentence_recommendation():
+    assert set(RECOMMENDATIONS) == set(VERDICTS) - {"failed_to_learn"}
+    assert set(FAILURE_RECOMMENDATIONS) == set(FAILURE_MODES)
+    for text in [*RECOMMENDATIONS.values(), *FAILURE_RECOMMENDATIONS.values()]:
         assert text.endswith(".") and text.count(". ") == 0
+
+
+@pytest.mark.parametrize("mode", FAILURE_MODES)
+def test_a_failure_overrides_the_bias_variance_verdict(mode):
+    # the sweep's zeros runs: train 0.502, dev 0.436 was "high_bias_high_variance"
+    d = diagnose(0.498, 0.564, 0.06, failure=Failure(mode, "measured: x"))
+    assert d.verdict == "failed_to_learn" and d.failure_mode == mode
+    assert d.recommendation == FAILURE_RECOMMENDATIONS[mode]
+    assert d.evidence == "measured: x"
+    # the numbers stay the differences of the errors given
+    assert d.avoidable_bias == pytest.approx(0.438) and d.variance == pytest.approx(0.066)
+
+
+def test_without_a_failure_nothing_changes():
+    d = diagnose(0.498, 0.564, 0.06, failure=None)
+    assert d.verdict == "high_bias_high_variance"
+    assert d.failure_mode is None and d.evidence == ""
+    assert diagnose(0.498, 0.564, 0.06) == d
+
+
+def test_failure_recommendations_name_the_fix_of_their_cause():
+    assert "init" in FAILURE_RECOMMENDATIONS["symmetry_not_broken"]
+    assert "learning rate" in FAILURE_RECOMMENDATIONS["dead_units"]
+    assert "lambd" in FAILURE_RECOMMENDATIONS["collapsed"]
+    for mode in FAILURE_MODES:  # none of them is the bias/variance recipe's "bigger network"
+        assert "bigger network" not in FAILURE_RECOMMENDATIONS[mode]
+
+
+@pytest.mark.parametrize("failure", [Failure("unknown_mode", ""), "dead_units"])
+def test_bad_failure_is_refused(failure):
+    with pytest.raises(ValueError, match="failure must be a Failure with a mode in"):
+        diagnose(0.1, 0.1, failure=failure)
 
 
 def test_recommendations_follow_the_basic_recipe():

@@ -110,3 +110,89 @@ def classification_report(
         "pr_auc": pr_auc(Y, proba),
     }
     return {(f"{prefix}_{k}" if prefix else k): float(v) for k, v in values.items()}
+
+
+# --- how sure an accuracy is: intervals and comparisons on one evaluation set ------------------
+
+Z_95 = 1.959963984540054  # the standard normal's 97.5% quantile: two-sided 95% intervals
+
+
+def _count(name: str, value) -> int:
+    """``value`` as an int, or ValueError unless it is a whole number (bool refused)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ValueError(f"{name} must be a whole number of examples, got {value!r}")
+    return int(value)
+
+
+def wilson_interval(correct: int, n: int, z: float = Z_95) -> tuple[float, float]:
+    """The Wilson score interval ``(lo, hi)`` for an accuracy of ``correct`` out of ``n``.
+
+    ``(p + z^2 / 2n -+ z sqrt(p (1 - p) / n + z^2 / 4n^2)) / (1 + z^2 / n)`` with p = correct / n
+    (Wilson 1927; Newcombe 1998's method 3): the proportions a two-sided score test at level
+    ``z`` does not reject. Unlike p -+ z sqrt(p (1 - p) / n) it stays in [0, 1] and does not
+    shrink to a point at 0 / n or n / n: 101 of 101 correct gives (0.963, 1.0), not (1.0, 1.0).
+    The default z gives 95% intervals. ValueError unless 0 <= correct <= n and n >= 1.
+    """
+    correct, n = _count("correct", correct), _count("n", n)
+    if n < 1:
+        raise ValueError(f"n must be >= 1 (no examples, no interval), got {n}")
+    if not 0 <= correct <= n:
+        raise ValueError(f"correct must be in [0, n] = [0, {n}], got {correct}")
+    z = float(z)
+    if not (np.isfinite(z) and z > 0):
+        raise ValueError(f"z must be finite and > 0, got {z}")
+    p, z2 = correct / n, z * z
+    center = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z / (1 + z2 / n) * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    # at 0 / n and n / n the end is exactly 0 or 1; the formula gives it up to rounding
+    lo = 0.0 if correct == 0 else float(center - half)
+    hi = 1.0 if correct == n else float(center + half)
+    return lo, hi
+
+
+def distinguishable(best_correct: int, other_correct: int, n: int, z: float = Z_95) -> bool:
+    """Whether the Wilson intervals of two accuracies on the same ``n`` examples do not overlap.
+
+    A conservative rule, so True is the claim it can back: "clearly different". Two 95%
+    intervals that just fail to overlap mean a difference far beyond what a test at 5% needs
+    (about 2.8 standard errors of the difference for independent samples of equal spread,
+    against 1.96), and two runs scored on the same examples usually err together, which makes
+    the real difference's spread smaller still. False only says "not shown different by this
+    rule", not "equal"; :func:`mcnemar_can_separate` gives the claim "not distinguishable".
+    """
+    lo_a, hi_a = wilson_interval(best_correct, n, z)
+    lo_b, hi_b = wilson_interval(other_correct, n, z)
+    return lo_a > hi_b or lo_b > hi_a
+
+
+def mcnemar_min_difference(alpha: float = 0.05) -> int:
+    """The fewest examples by which two runs' correct counts on the same set must differ before
+    an exact two-sided McNemar test could call them different at level ``alpha`` (6 at 0.05).
+
+    The test looks only at the examples where the runs disagree: b right only for one run, c
+    only for the other. With b - c = d its p-value is ``2 P(Binomial(b + c, 1/2) <= c)``,
+    smallest when c = 0, where it is 2 / 2^d: so no split of the disagreements can give
+    p <= alpha unless 2 / 2^d <= alpha.
+    """
+    alpha = float(alpha)
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    d = 1
+    while 2.0 / 2.0**d > alpha:
+        d += 1
+    return d
+
+
+def mcnemar_can_separate(best_correct: int, other_correct: int, alpha: float = 0.05) -> bool:
+    """False when two runs scored on the same examples are *not distinguishable*, provably.
+
+    False: their correct counts differ by fewer than ``mcnemar_min_difference(alpha)`` examples,
+    so an exact two-sided McNemar test at ``alpha`` cannot separate them whatever their
+    per-example predictions are. True: it might, depending on those predictions (which the
+    counts alone do not say; :func:`distinguishable` is the conservative rule for "different").
+    On football's dev set (101 examples) 6 examples are 0.059 of accuracy.
+    """
+    best, other = _count("best_correct", best_correct), _count("other_correct", other_correct)
+    if best < 0 or other < 0:
+        raise ValueError(f"correct counts must be >= 0, got {best} and {other}")
+    return abs(best - other) >= mcnemar_min_difference(alpha)
