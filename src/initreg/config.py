@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf, read_write
 
-from initreg.gradcheck import MODES
+from initreg.gradcheck import MAX_ATTEMPTS, MAX_DIRECTIONS, MODES
 from initreg.nn.init import SCHEMES
 from initreg.nn.rng import CONVENTIONS
 
@@ -51,7 +51,7 @@ class ConfigError(ValueError):
 class DataConf:
     name: str = MISSING
     n_features: int = MISSING
-    bayes_error: float = 0.0
+    bayes_error: float | None = None  # None: the loader's own estimate (Dataset.bayes_error)
     # 1 - F1 of the Bayes rule: the reference of `diagnosis.metric=f1` (None: not known)
     bayes_f1_error: float | None = None
     train_fraction: float = 1.0  # a stratified, seeded subset of train (learning curves)
@@ -109,6 +109,7 @@ class GradcheckConf:
     batch_size: int = 64
     directions: int = 3
     mask_seed: int = 0
+    attempts: int = 3
 
 
 @dataclass
@@ -213,7 +214,7 @@ def validate(cfg, n_features: int | None = None, n_examples: int | None = None) 
     frac = cfg.data.train_fraction
     if not _is_number(frac) or not 0 < frac <= 1:
         _fail("data.train_fraction", frac, "a number in (0, 1]")
-    if not 0 <= cfg.data.bayes_error < 1:
+    if cfg.data.bayes_error is not None and not 0 <= cfg.data.bayes_error < 1:
         _fail("data.bayes_error", cfg.data.bayes_error, "a number in [0, 1)")
     f1_error = cfg.data.bayes_f1_error
     if f1_error is not None and not 0 <= f1_error < 1:
@@ -323,8 +324,10 @@ def _check_gradcheck(g, dims: list[int], n_examples: int | None) -> None:
         _fail("gradcheck.threshold", g.threshold, "a number in (0, 1)")
     if not _is_int(g.batch_size) or g.batch_size < 1:
         _fail("gradcheck.batch_size", g.batch_size, "an integer >= 1")
-    if not _is_int(g.directions) or g.directions < 1:
-        _fail("gradcheck.directions", g.directions, "an integer >= 1")
+    if not _is_int(g.directions) or not 1 <= g.directions <= MAX_DIRECTIONS:
+        _fail("gradcheck.directions", g.directions, f"an integer from 1 to {MAX_DIRECTIONS}")
+    if not _is_int(g.attempts) or not 1 <= g.attempts <= MAX_ATTEMPTS:
+        _fail("gradcheck.attempts", g.attempts, f"an integer from 1 to {MAX_ATTEMPTS}")
     # each evaluation is a forward and backward pass: about batch x parameters multiply-adds
     n_params = gate_evaluations(dims, "full", 0) // 2
     batch = min(g.batch_size, n_examples) if n_examples else g.batch_size

@@ -116,7 +116,8 @@ def _peak_bytes(cfg) -> tuple[int, int]:
     tracemalloc.start()
     try:
         model = job.build_model(cfg)
-        job.check_finite_start(model, ds)
+        cost0, _ = job.measure_start(model, ds)
+        job.check_finite_start(model, cost0)
         job.gradcheck_gate(cfg, model, ds)
         job.train_model(cfg, model, ds, tracking.NoRun())
         job.evaluate(model, ds)
@@ -157,13 +158,14 @@ def test_the_gates_evaluations_are_counted_as_the_checker_counts_them(mode, dire
 
 
 def test_the_gates_work_is_bounded_at_the_limit_it_names():
-    validate(compose_cfg(["gradcheck.directions=8333"]))
-    with pytest.raises(ConfigError, match="allowed: an integer from 1 to 8333 for this model"):
-        validate(compose_cfg(["gradcheck.directions=8334"]))
-    # a big net: the multiply-adds bind before the number of evaluations
-    big = compose_cfg(["model.layer_dims=[2,3000,3000,1]", "gradcheck.directions=200"])
-    with pytest.raises(ConfigError, match="allowed: an integer from 1 to 144 for this model"):
-        validate(big, 2, n_examples=211)
+    validate(compose_cfg(["gradcheck.directions=100"]))  # the checker's own limit
+    with pytest.raises(ConfigError, match="allowed: an integer from 1 to 100$"):
+        validate(compose_cfg(["gradcheck.directions=101"]))
+    # a big net on a big batch: the multiply-adds bind before the checker's limit
+    big = compose_cfg(["model.layer_dims=[2,3000,3000,1]", "gradcheck.directions=50",
+                       "gradcheck.batch_size=2000"])
+    with pytest.raises(ConfigError, match="allowed: an integer from 1 to 4 for this model"):
+        validate(big, 2, n_examples=2000)
     huge_batch = compose_cfg(["gradcheck.batch_size=1000000000000"])
     with pytest.raises(ConfigError, match=r"gradcheck.batch_size=1000000000000 is not allowed"):
         validate(huge_batch)

@@ -95,8 +95,8 @@ LATE_FAILURES = [
     (["init=random", "init.scale=nan"], "init.scale=nan is not allowed; allowed: a finite number"),
     (["data=moons", "data.loader.noise=inf"], "data.loader.noise=inf is not allowed; allowed: a"),
     (["gradcheck.directions=100000000"], "gradcheck.directions=100000000 is not allowed; allowed: "
-     "an integer from 1 to 8333 for this model (12 evaluations each; the gate makes at most "
-     "100,000 evaluations"),
+     "an integer from 1 to 100"),
+    (["gradcheck.attempts=0"], "gradcheck.attempts=0 is not allowed; allowed: an integer from 1"),
     (["gradcheck.mode=full", "model.layer_dims=[2,1000,1000,1]"],
      "gradcheck.mode='full' is not allowed; allowed: directional for a model of 1,005,001"),
     (["tracking.uri=foo://bar"], "tracking.uri='foo://bar' is not allowed; allowed: a URI with one "
@@ -134,7 +134,8 @@ def test_late_failures_are_refused_up_front_in_one_short_line(overrides, message
     ["tracking.uri=postgresql+psycopg://u:p@db.example:5432/mlflow"],
     ["tracking.uri=http://127.0.0.1:5000"], ["tracking.uri=mlruns"],
     ["tracking.enabled=false", "tracking.uri=foo://bar"],
-    ["gradcheck.directions=8333"], ["gradcheck.mode=full"], ["gradcheck.threshold=0.5"],
+    ["gradcheck.directions=100"], ["gradcheck.attempts=5"], ["gradcheck.mode=full"],
+    ["gradcheck.threshold=0.5"],
     ["seed=4294967295", "convention=course"], ["diagnosis.tolerance=0"],
     ["data=fraud", "data.bayes_f1_error=null"], ["data=moons", "++data.loader.n_samples=300"],
 ])  # fmt: skip
@@ -148,11 +149,23 @@ def test_config_dir_is_the_one_the_pipeline_uses():
 
 
 @pytest.mark.parametrize("name", ["football", "circles", "moons", "fraud"])
-def test_config_bayes_error_matches_the_data_module_estimate(name):
-    from initreg import data
+def test_the_diagnosis_uses_the_data_sets_own_bayes_error(name):
+    from initreg import data, job
 
     cfg = compose_cfg([f"data={name}"])
-    assert cfg.data.bayes_error == pytest.approx(data.load(name).bayes_error, abs=5e-4)
+    assert cfg.data.bayes_error is None  # no second copy of the loader's number in conf/
+    ds = data.load(name)
+    assert job.bayes_error(cfg, ds) == ds.bayes_error
+
+
+def test_the_bayes_error_follows_the_loaders_parameters_unless_set():
+    from initreg import job
+
+    cfg = compose_cfg(["data=moons", "data.loader.noise=0.1"])
+    ds = job.load_data(cfg)
+    assert job.bayes_error(cfg, ds) == pytest.approx(0.0006, abs=3e-4)  # 0.0568 at noise 0.25
+    cfg = compose_cfg(["data=moons", "data.loader.noise=0.1", "data.bayes_error=0.1"])
+    assert job.bayes_error(cfg, ds) == 0.1
 
 
 def test_sweep_jobs_composed_once_per_group_choice_equal_hydras_own_composition():

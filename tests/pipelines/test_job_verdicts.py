@@ -1,0 +1,81 @@
+"""The job's verdicts (issue 12), through ``initreg.job.run_job`` in-process on a real store."""
+
+import json
+from pathlib import Path
+
+import pytest
+from pipeline_utils import all_runs, compose_cfg
+
+from initreg import job
+
+FAST = ["train.num_iterations=300", "train.log_every=100"]
+
+
+def _run(tmp_path, overrides):
+    cfg = compose_cfg([*FAST, *overrides, f"tracking.uri=sqlite:///{tmp_path}/mlruns/mlflow.db"])
+    outcome = job.run_job(cfg)
+    return outcome, {r.info.run_id: r for r in all_runs(_client(tmp_path))}[outcome.run_id]
+
+
+def _client(tmp_path):
+    from initreg import tracking
+
+    return tracking.client(tracking.resolve_uri(f"sqlite:///{tmp_path}/mlruns/mlflow.db"))
+
+
+def test_an_inconclusive_gate_trains_and_says_why(tmp_path):
+    # a narrow deep net with dropout: every batch has a pre-activation at a ReLU kink
+    outcome, run = _run(tmp_path, ["model.layer_dims=[2,3,3,3,1]", "reg.keep_prob=0.8"])
+    assert outcome.status == "FINISHED"
+    assert run.data.tags["gradcheck"] == "inconclusive"
+    assert run.data.tags["gradcheck_reason"] == "kink"
+    assert "dev_accuracy" in run.data.metrics
+
+
+def test_a_planted_bug_is_failed_and_never_trained(tmp_path):
+    outcome, run = _run(tmp_path, ["model._target_=planted.DoubledW1Net"])
+    assert outcome.status == "FAILED" and run.info.status == "FAILED"
+    assert run.data.tags["gradcheck"] == "failed"
+    assert run.data.tags["gradcheck_reason"] == "mismatch"
+    assert "cost" not in run.data.metrics  # never trained
+
+
+@pytest.mark.parametrize("overrides", [
+    ["model._target_=planted.DoubledW1Net"],  # gated
+    ["init=random", "init.scale=1e200"],  # diverged at iteration 0
+])
+def test_runs_that_never_train_still_log_their_step_0_layer_statistics(tmp_path, overrides):
+    _, run = _run(tmp_path, overrides)
+    client = _client(tmp_path)
+    for key in ("act_std_l1", "act_mean_l1", "grad_norm_l1", "act_std_l3", "symmetry_l1"):
+        assert [m.step for m in client.get_metric_history(run.info.run_id, key)] == [0], key
+
+
+def test_a_trained_run_logs_step_0_statistics_once(tmp_path):
+    _, run = _run(tmp_path, [])
+    steps = [m.step for m in _client(tmp_path).get_metric_history(run.info.run_id, "act_std_l1")]
+    assert steps == [0, 100, 200, 299]
+
+
+def test_zeros_is_diagnosed_failed_to_learn_not_high_bias_high_variance(tmp_path):
+    _, run = _run(tmp_path, ["init=zeros"])
+    tags = run.data.tags
+    assert tags["diagnosis"] == "failed_to_learn"
+    assert tags["failure_mode"] == "symmetry_not_broken"
+    assert "init" in tags["recommendation"].lower()
+    assert "bigger network" not in tags["recommendation"].lower()
+    assert "0.502" in tags["diagnosis_evidence"]
+
+
+def test_he_learns_and_keeps_a_bias_variance_verdict(tmp_path):
+    _, run = _run(tmp_path, ["train.num_iterations=3000", "train.log_every=1000"])
+    assert run.data.tags["diagnosis"] != "failed_to_learn"
+    assert "failure_mode" not in run.data.tags
+
+
+def test_the_gate_verdict_and_its_evidence_are_in_gradcheck_json(tmp_path):
+    _, run = _run(tmp_path, ["model.layer_dims=[2,3,3,3,1]", "reg.keep_prob=0.8"])
+    path = _client(tmp_path).download_artifacts(run.info.run_id, "gradcheck.json", str(tmp_path))
+    record = json.loads(Path(path).read_text())
+    assert record["verdict"] == "inconclusive" and record["reason"] == "kink"
+    assert record["attempts"] == 3 and len(record["earlier"]) == 2
