@@ -12,6 +12,9 @@ import initreg.config  # noqa: F401  (registers the schema)
 ROOT = Path(__file__).resolve().parents[2]
 CONF = ROOT / "conf"
 TRAIN = ROOT / "pipelines" / "train.py"
+# A pipeline started by a test imports this checkout's code (also from another git worktree
+# sharing one venv) and the planted-bug models of tests/helpers.
+SUBPROCESS_PATH = os.pathsep.join([str(ROOT / "src"), str(ROOT / "tests" / "helpers")])
 
 
 def compose_cfg(overrides=()):
@@ -22,7 +25,7 @@ def compose_cfg(overrides=()):
 
 def run_pipeline(args, tmp_path, extra_env=None, check=True, timeout=600):
     """Run pipelines/train.py for real into stores and folders under tmp_path."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests" / "helpers"),
+    env = {**os.environ, "PYTHONPATH": SUBPROCESS_PATH,
            "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlruns/mlflow.db", **(extra_env or {})}
     flags = [a for a in args if a in ("-m", "--multirun")]
     cmd = [sys.executable, str(TRAIN), *flags, f"hydra.run.dir={tmp_path}/outputs",

@@ -13,7 +13,7 @@ import sys
 import time
 
 import pytest
-from pipeline_utils import ROOT, TRAIN, all_runs, compose_cfg, run_pipeline
+from pipeline_utils import ROOT, SUBPROCESS_PATH, TRAIN, all_runs, compose_cfg, run_pipeline
 
 from initreg import callbacks, doctor, job, lifecycle, tracking
 
@@ -26,7 +26,7 @@ def _uri(tmp_path) -> str:
 
 
 def _start(tmp_path, args) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests" / "helpers"),
+    env = {**os.environ, "PYTHONPATH": SUBPROCESS_PATH,
            "MLFLOW_TRACKING_URI": _uri(tmp_path)}
     flags = [a for a in args if a == "-m"]
     return subprocess.Popen([sys.executable, str(TRAIN), *flags,

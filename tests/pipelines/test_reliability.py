@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.io
 from mlflow.tracking import MlflowClient
-from pipeline_utils import CONF, ROOT, TRAIN, all_runs, compose_cfg, run_pipeline
+from pipeline_utils import CONF, ROOT, SUBPROCESS_PATH, TRAIN, all_runs, compose_cfg, run_pipeline
 
 from initreg import job
 from initreg.config import ConfigError
@@ -184,7 +184,7 @@ def test_an_exception_ends_the_run_failed_and_the_sweep_exits_non_zero(tmp_path,
 
 
 def _start(tmp_path, args):
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests" / "helpers"),
+    env = {**os.environ, "PYTHONPATH": SUBPROCESS_PATH,
            "MLFLOW_TRACKING_URI": _uri(tmp_path)}
     return subprocess.Popen([sys.executable, str(TRAIN), *args,
                              f"hydra.run.dir={tmp_path}/outputs",
