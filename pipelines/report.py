@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from initreg import report, tracking
+from initreg import registry, report, tracking
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     print(report.headline(chosen)[0])
     print(f"wrote {html_path}\nwrote {md_path}\nlogged both to run {sweep.run_id} (artifacts: "
           "report/)")
+    if chosen is not None:  # the selected run's model: initreg-<data>, alias champion
+        print(registry.register(client, sweep.run_id, chosen.run_id))
     return 0
 
 

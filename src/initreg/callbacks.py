@@ -17,15 +17,17 @@ import sys
 from pathlib import Path
 
 from hydra import compose
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from initreg import doctor, tracking
 from initreg.config import ConfigError, validate
 from initreg.data import DataError
-from initreg.job import Terminated, experiment_name, job_hash, load_dataset
+from initreg.job import Terminated, experiment_name, job_hash, load_data, load_dataset, log_inputs
 from initreg.lifecycle import PARENT_FILE, read_parent
 from initreg.overrides import compose_jobs, expand_jobs
+from initreg.progress import SweepProgress
 from initreg.summary import close_sweep
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,11 @@ class SweepCallback(Callback):
     def __init__(self) -> None:
         self._parent: dict | None = None
         self._interrupted: str | None = None
+        self._progress: SweepProgress | None = None
+
+    def __getstate__(self) -> dict:
+        # launchers send the callbacks to their workers; the display stays in this process
+        return {**self.__dict__, "_progress": None}
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         """Check every job, then create the parent run; refuse the sweep in one line on error.
@@ -66,6 +73,7 @@ class SweepCallback(Callback):
                   file=sys.stderr)
             sys.exit(2)
         if not config.tracking.enabled:
+            self._show_progress(Path(str(config.hydra.sweep.dir)).resolve(), len(jobs))
             return
         sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
         sweep_dir.mkdir(parents=True, exist_ok=True)  # fails here, before any run is written
@@ -77,6 +85,7 @@ class SweepCallback(Callback):
         for line in doctor.report(*doctor.heal(mlflow)):
             log.warning(line)
         exp = tracking.experiment_id(mlflow, experiment_name(config), uri)
+        tracking.mark_model_training(mlflow, exp)
         skipped = 0
         if jobs and jobs[0][1].resume:
             done = tracking.finished_hashes(mlflow, exp)
@@ -84,18 +93,27 @@ class SweepCallback(Callback):
             log.info("resume: %d of %d jobs already have a FINISHED run and are skipped",
                      skipped, len(jobs))
         overrides = list(config.hydra.overrides.task)
+        source = tracking.source_tags()
+        keys = varying_keys([job for job, _ in jobs])
         run = tracking.Run.start(mlflow, exp, f"sweep {sweep_dir.name}", tags={
             "sweep": "true",
             "sweep_overrides": " ".join(overrides),
+            "sweep_keys": " ".join(keys) or None,
             "hydra_sweep_dir": str(sweep_dir),
-            "git_commit": tracking.git_commit(),
+            "git_commit": source.get("mlflow.source.git.commit"),
             "jobs_planned": len(jobs),
             "jobs_skipped": skipped,
             **doctor.process_tags(),
+            **source,
         })
+        run.log_params(fixed_params([cfg for _, cfg in jobs]))
+        shared = shared_data([cfg for _, cfg in jobs])
+        if shared is not None:  # every job trains on the same splits: the sweep's data too
+            log_inputs(shared, run, load_data(shared))
         parent = {"tracking_uri": uri, "experiment_id": exp, "run_id": run.run_id,
                   "skipped": skipped, "sweep_dir": str(sweep_dir), "jobs_planned": len(jobs),
-                  "timeout_s": config.tracking.timeout_s, "submitter": doctor.process_tags()}
+                  "timeout_s": config.tracking.timeout_s, "submitter": doctor.process_tags(),
+                  "name_keys": keys or None, "source_tags": source}
         try:
             (sweep_dir / PARENT_FILE).write_text(json.dumps(parent, indent=2))
         except OSError:
@@ -106,10 +124,16 @@ class SweepCallback(Callback):
         finally:
             claim.close()  # the folder is now this sweep's (its parent file names it)
         self._parent = parent
-        log.info("sweep parent run %s in experiment %r (%s)", run.run_id,
-                 experiment_name(config), uri)
+        log.info("sweep parent run %s in experiment %r (%s); each job logs to %s/<job>/%s.log",
+                 run.run_id, experiment_name(config), uri, sweep_dir, config.hydra.job.name)
         atexit.register(self._finish)
         self._catch_signals()
+        self._show_progress(sweep_dir, len(jobs), skipped)
+
+    def _show_progress(self, sweep_dir: Path, planned: int, skipped: int = 0) -> None:
+        """One line per job start and end from here on (``initreg.progress``)."""
+        self._progress = SweepProgress(sweep_dir, planned, skipped)
+        self._progress.start()
 
     def _catch_signals(self) -> None:
         """Ctrl-C and SIGTERM stop the sweep: the jobs end KILLED, then the parent."""
@@ -128,6 +152,9 @@ class SweepCallback(Callback):
 
     def _finish(self, job_raised: bool = True) -> None:
         """Close the parent; reached through atexit alone only when a job raised."""
+        if self._progress is not None:
+            progress, self._progress = self._progress, None
+            progress.stop()
         if self._parent is None:
             return
         parent, self._parent = self._parent, None
@@ -165,6 +192,41 @@ def plan(config: DictConfig) -> list[tuple[list[str], DictConfig]]:
     configs = compose_jobs(lambda ov: compose(config_name=name, overrides=ov), jobs,
                            config.hydra.runtime.choices.keys())
     return list(zip(jobs, configs, strict=True))
+
+
+def varying_keys(jobs: list[list[str]]) -> list[str]:
+    """The override keys whose value differs between jobs, in the order they appear
+    (``init``, ``reg.lambd``, ``reg.keep_prob``): what tells a sweep's runs apart."""
+    parser = OverridesParser.create()
+    values: dict[str, set[str]] = {}
+    for job in jobs:
+        seen = dict.fromkeys(values, "<unset>")  # a key some jobs leave out varies too
+        for o in parser.parse_overrides(job):
+            seen[o.key_or_group] = str(o.value())
+        for key, value in seen.items():
+            values.setdefault(key, set()).add(value)
+    return [k for k, v in values.items() if len(v) > 1]
+
+
+def fixed_params(configs: list[DictConfig]) -> dict:
+    """The params (``initreg.tracking.run_params``) every job of the sweep shares."""
+    if not configs:
+        return {}
+    common = tracking.run_params(OmegaConf.to_container(configs[0], resolve=True))
+    for cfg in configs[1:]:
+        params = tracking.run_params(OmegaConf.to_container(cfg, resolve=True))
+        common = {k: v for k, v in common.items() if k in params and params[k] == v}
+    return common
+
+
+def shared_data(configs: list[DictConfig]) -> DictConfig | None:
+    """The config of the first job when every job loads the same splits, else None."""
+    def key(cfg):  # the seed draws the training subset only when there is one
+        fraction = cfg.data.train_fraction
+        return OmegaConf.to_yaml(cfg.data.loader), fraction, cfg.seed if fraction < 1 else None
+
+    same = configs and all(key(c) == key(configs[0]) for c in configs)
+    return configs[0] if same else None
 
 
 def check_jobs(jobs) -> list[str]:

@@ -14,17 +14,19 @@ run, its outcome file, its claim on a config, the watch on the submitter) is in
 
 import json
 import logging
+import math
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from initreg import config as schema
-from initreg import diagnosis, doctor, gradcheck, metrics, plots, tracking
+from initreg import diagnosis, doctor, gradcheck, metrics, plots, progress, tracking
 from initreg.data import DataError, Dataset, train_subset
 from initreg.gradcheck import GradcheckResult
 from initreg.lifecycle import (
@@ -36,10 +38,13 @@ from initreg.lifecycle import (
     rival_run,
     write_status,
 )
-from initreg.nn import DivergenceError, History, mask_rng, stats, train
+from initreg.nn import DivergenceError, History, Network, mask_rng, stats, train
 
 log = logging.getLogger("initreg.train")
 FLUSH_EVERY = 50  # cost points buffered before a batched write, so the UI shows progress
+COST_EVERY = 10  # the finest cost step logged: the training loop computes it this often anyway
+COST_PER_DECADE = 20  # log-spaced cost points per decade of iterations
+QUIET = {progress.QUIET: True}  # a line the sweep's own progress line already says
 
 
 class Terminated(BaseException):
@@ -64,6 +69,55 @@ def run_title(cfg: DictConfig) -> str:
     depth = f" depth={cfg.model.depth}" if cfg.model.get("depth") is not None else ""
     return (f"{cfg.data.name}: init={init} lambd={cfg.reg.lambd:g} "
             f"keep_prob={cfg.reg.keep_prob:g}{depth}")
+
+
+# how run_name shortens a key; a key not listed here shows as ``<last part>=<value>``
+NAME_PREFIX = {"reg.lambd": "l", "reg.keep_prob": "kp", "model.depth": "d", "model.width": "w",
+               "data.train_fraction": "f", "seed": "s", "train.learning_rate": "lr",
+               "init.scale": "x", "train.num_iterations": "it"}
+
+
+def default_name_keys(cfg) -> list[str]:
+    """The keys that name a run outside a planned sweep: init, lambd, keep_prob (+ depth)."""
+    keys = ["init", "reg.lambd", "reg.keep_prob"]
+    return keys + ["model.depth"] if cfg.model.get("depth") is not None else keys
+
+
+def _short(value) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list | tuple) or OmegaConf.is_list(value):
+        return "-".join(_short(v) for v in value)
+    return str(value)
+
+
+def run_name(cfg, keys=None, choices=None) -> str:
+    """The run's short name, its values of ``keys`` (a sweep's varying keys, else
+    :func:`default_name_keys`): ``he l0.7 kp0.86``, ``zeros d10``, ``f0.2``.
+
+    A config group (``init``, ``data``) shows the option chosen (``choices``: Hydra's
+    ``runtime.choices``), else its ``name``; a value shows with its :data:`NAME_PREFIX`.
+    """
+    parts = []
+    for key in keys or default_name_keys(cfg):
+        if choices and key in choices:
+            parts.append(str(choices[key]))
+            continue
+        value = OmegaConf.select(cfg, key, default=None)
+        if OmegaConf.is_dict(value):  # a group without its choice: its own name
+            parts.append(str(value.get("name", key)))
+        elif key in NAME_PREFIX:
+            parts.append(f"{NAME_PREFIX[key]}{_short(value)}")
+        else:
+            parts.append(f"{key.rsplit('.', 1)[-1]}={_short(value)}")
+    return " ".join(parts)
+
+
+def job_name(cfg) -> str:
+    """This job's run name: the sweep's varying keys (from its parent file) when it has them."""
+    parent = job_parent(cfg) or {}
+    choices = HydraConfig.get().runtime.choices if HydraConfig.initialized() else None
+    return run_name(cfg, parent.get("name_keys"), choices)
 
 
 # --- stages -------------------------------------------------------------------------------------
@@ -136,25 +190,50 @@ def gradcheck_gate(cfg: DictConfig, model, ds: Dataset) -> GradcheckResult:
                           mode=g.mode, directions=g.directions, attempts=g.attempts)
 
 
+def cost_steps(num_iterations: int, log_every: int, every: int = COST_EVERY,
+               per_decade: int = COST_PER_DECADE) -> set[int]:
+    """The iterations whose cost is logged: 0, every ``log_every``, the last, and log-spaced
+    points (``per_decade`` a decade, on multiples of ``every``) where the cost moves most.
+
+    A default run falls from 0.66 to 0.26 in its first 100 of 30,000 iterations: every 1000
+    alone puts that whole drop between the first two points. About 90 points for 30,000.
+    """
+    last = num_iterations - 1
+    steps = set(range(0, num_iterations, log_every)) | {last}
+    for k in range(int(per_decade * math.log10(max(last, 1))) + 1):
+        i = math.ceil(10 ** (k / per_decade) / every) * every
+        if i <= last:
+            steps.add(i)
+    return steps
+
+
 def train_model(cfg: DictConfig, model, ds: Dataset, run,
                 start_stats: dict | None = None) -> History:
     """Gradient descent with progress lines; the cost and per-layer statistics logged in batches.
 
-    At iteration 0 and every ``log_every``: ``cost`` and, when the params follow ``W1, b1, ...,
-    WL, bL`` (else silently nothing), ``act_mean_l{l}``, ``act_std_l{l}`` (on the training
-    inputs, no dropout), ``grad_norm_l{l}`` (the gradients this iteration's step uses, kept on
-    the way by a ``GradRecorder``: no extra backprop) and ``symmetry_l1``; at iteration 0 these
-    are ``start_stats`` (``measure_start``'s, already logged) when given. The first and last of
-    them are kept as ``history.layer_stats``.
+    ``cost`` at the iterations of :func:`cost_steps` (log-spaced early, then every
+    ``log_every``); at iteration 0 and every ``log_every`` also a progress line and, when the
+    params follow ``W1, b1, ..., WL, bL`` (else silently nothing), ``act_mean_l{l}``,
+    ``act_std_l{l}`` (on the training inputs, no dropout), ``grad_norm_l{l}`` (the gradients
+    this iteration's step uses, kept on the way by a ``GradRecorder``: no extra backprop) and
+    ``symmetry_l1``; at iteration 0 these are ``start_stats`` (``measure_start``'s, already
+    logged) when given. The first and last of them are kept as ``history.layer_stats``;
+    ``history`` holds the logged costs.
     """
     t = cfg.train
     start = time.perf_counter()
     recorder = stats.GradRecorder(model)
     measured = stats.layer_count(model.params) is not None
     kept: dict[str, tuple[int, dict]] = {"start": (0, start_stats)} if start_stats else {}
+    steps = cost_steps(t.num_iterations, t.log_every)
+    last = t.num_iterations - 1
 
     def on_log(i: int, cost: float, _model) -> None:
+        if i not in steps:
+            return
         run.add_metric("cost", cost, i)
+        if i % t.log_every and i != last:  # a log-spaced cost point only
+            return
         if i == 0 and start_stats:
             layer = start_stats
         else:
@@ -170,8 +249,12 @@ def train_model(cfg: DictConfig, model, ds: Dataset, run,
 
     rng = mask_rng(cfg.convention, cfg.seed) if cfg.reg.keep_prob < 1 else None
     history = train(recorder, ds.X_train, ds.Y_train, learning_rate=t.learning_rate,
-                    num_iterations=t.num_iterations, rng=rng, log_every=t.log_every,
+                    num_iterations=t.num_iterations, rng=rng,
+                    log_every=math.gcd(t.log_every, COST_EVERY),  # every step of `steps`
                     callback=on_log, divergence_factor=t.divergence_factor)
+    logged = [k for k, i in enumerate(history.iterations) if i in steps]
+    history.iterations = [history.iterations[k] for k in logged]
+    history.costs = [history.costs[k] for k in logged]
     history.layer_stats = kept
     return history
 
@@ -212,14 +295,37 @@ def diagnose_run(cfg: DictConfig, ds: Dataset, model, history: History,
                               failure=failure)
 
 
-def log_results(cfg, run, model, ds: Dataset, history: History, results, diag, folder: Path):
-    """Metrics, tags and artifacts of a finished run."""
+def run_note(cfg, ds: Dataset, results, diag, gate: GradcheckResult | None = None) -> str:
+    """The run's description in the MLflow UI (Markdown): the diagnosis with its numbers, the
+    recommendation in full, the gate's verdict."""
+    on_f1 = cfg.diagnosis.metric == "f1"
+    what = "1 - F1" if on_f1 else "error"
+    train_err = 1 - results["train_f1"] if on_f1 else results["train_error"]
+    dev_err = 1 - results["dev_f1"] if on_f1 else results["dev_error"]
+    lines = [f"**Diagnosis: {diag.verdict}.** Avoidable bias {diag.avoidable_bias:+.3f} "
+             f"(train {what} {train_err:.3f} against the Bayes {what} "
+             f"{train_err - diag.avoidable_bias:.3f}), variance {diag.variance:+.3f} (dev {what} "
+             f"{dev_err:.3f}); accuracy train {results['train_accuracy']:.3f}, dev "
+             f"{results['dev_accuracy']:.3f}, test {results['test_accuracy']:.3f}.",
+             f"**Recommendation:** {diag.recommendation}"]
+    if diag.evidence:
+        lines.append(f"**Evidence:** {diag.evidence}")
+    if gate is not None:
+        lines.append(f"**Gradient check:** {gate.summary()}")
+    return "\n\n".join(lines)
+
+
+def log_results(cfg, run, model, ds: Dataset, history: History, results, diag, folder: Path,
+                gate: GradcheckResult | None = None):
+    """Metrics, tags (the description among them) and artifacts of a finished run; initreg's
+    own ``Network`` also as the run's MLflow model (``runs:/<run id>/model``)."""
     run.add_metrics({**results, "bayes_error": bayes_error(cfg, ds),
                      "train_examples": ds.X_train.shape[1],
                      "avoidable_bias": diag.avoidable_bias, "variance": diag.variance,
                      "train_seconds": history.seconds})
     run.set_tags({"diagnosis": diag.verdict, "recommendation": diag.recommendation,
-                  "failure_mode": diag.failure_mode, "diagnosis_evidence": diag.evidence or None})
+                  "failure_mode": diag.failure_mode, "diagnosis_evidence": diag.evidence or None,
+                  tracking.NOTE_TAG: run_note(cfg, ds, results, diag, gate)})
     plots.cost_curve(history.costs, history.iterations, folder / "cost_curve.png",
                      title=run_title(cfg))
     if ds.n_features == 2:
@@ -230,12 +336,19 @@ def log_results(cfg, run, model, ds: Dataset, history: History, results, diag, f
                           folder / "layer_stats.png", title=run_title(cfg))
     np.savez(folder / "model.npz", **{k: np.asarray(v) for k, v in model.params.items()})
     run.log_artifacts(folder)
+    if type(model) is Network:  # a subclass or a model of your own may predict otherwise
+        run.log_model(folder / "model.npz", ds.X_dev.T[:5],  # rows: MLflow's orientation
+                      params=tracking.run_params(OmegaConf.to_container(cfg, resolve=True)))
 
 
 # --- the job ------------------------------------------------------------------------------------
 
-def open_run(cfg: DictConfig, resolved: dict, config_hash: str):
+def open_run(cfg: DictConfig, resolved: dict, config_hash: str, name: str | None = None):
     """A RUNNING MLflow run for this job (a child when in a sweep), or a skipped ``JobOutcome``.
+
+    Named ``name`` (default :func:`job_name`), with the tags MLflow's UI shows as its Source,
+    Version and User (the sweep's, from its parent file) and the params that mean something
+    for it (:func:`initreg.tracking.run_params`).
 
     With ``resume=true`` the run itself is the claim on its config: it is created first, then
     any other FINISHED run of the same ``config_hash``, or a RUNNING one whose process lives
@@ -252,21 +365,35 @@ def open_run(cfg: DictConfig, resolved: dict, config_hash: str):
     mlflow = tracking.client(uri, cfg.tracking.timeout_s)
     exp = parent["experiment_id"] if parent else tracking.experiment_id(
         mlflow, experiment_name(cfg), uri)
+    if parent is None:  # a sweep's callback marked it already
+        tracking.mark_model_training(mlflow, exp)
     if cfg.resume and config_hash in tracking.finished_hashes(mlflow, exp):
         return _skipped(config_hash, "already has a FINISHED run")
-    run = tracking.Run.start(mlflow, exp, run_title(cfg).split(": ", 1)[1],
+    source = (parent or {}).get("source_tags") or tracking.source_tags()
+    run = tracking.Run.start(mlflow, exp, name or job_name(cfg),
                              parent_id=parent["run_id"] if parent else None,
                              tags={"config_hash": config_hash,
-                                   "git_commit": tracking.git_commit(),
-                                   "overrides": overrides_text(), **doctor.process_tags()},
+                                   "git_commit": source.get("mlflow.source.git.commit"),
+                                   "overrides": overrides_text(), **doctor.process_tags(),
+                                   **source},
                              flush_every=FLUSH_EVERY)
     if cfg.resume:
         rival = rival_run(mlflow, exp, config_hash, run.run_id)
         if rival is not None:
             tracking.retry(mlflow.delete_run, run.run_id)
             return _skipped(config_hash, f"run {rival} holds it")
-    run.log_params(tracking.params_of(resolved))
+    run.log_params(tracking.run_params(resolved))
     return run
+
+
+def log_inputs(cfg: DictConfig, run, ds: Dataset) -> None:
+    """The data set's splits as the run's dataset inputs (MLflow's Dataset column), their
+    source the loader and its arguments."""
+    if run.run_id is None:  # tracking off
+        return
+    source = {**OmegaConf.to_container(cfg.data.loader, resolve=True),
+              "train_fraction": cfg.data.train_fraction}
+    run.log_inputs(tracking.dataset_inputs(ds, cfg.data.name, source))
 
 
 def _skipped(config_hash: str, why: str) -> JobOutcome:
@@ -286,9 +413,17 @@ def run_job(cfg: DictConfig) -> JobOutcome:
     model = build_model(cfg)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     chash = tracking.config_hash(resolved)
-    name = run_title(cfg).split(": ", 1)[1]
+    name = job_name(cfg)
+    progress.set_run(name)  # every line this process logs from here on names the run
     try:
-        run = open_run(cfg, resolved, chash)
+        return _recorded_job(cfg, ds, model, resolved, chash, name)
+    finally:
+        progress.set_run(None)
+
+
+def _recorded_job(cfg, ds, model, resolved: dict, chash: str, name: str) -> JobOutcome:
+    try:
+        run = open_run(cfg, resolved, chash, name)
     except Exception as err:
         write_status(name, JobOutcome("not recorded", reason=f"{type(err).__name__}: {err}"))
         raise
@@ -296,26 +431,46 @@ def run_job(cfg: DictConfig) -> JobOutcome:
         write_status(name, run)
         return run
     write_status(name, JobOutcome("RUNNING", run_id=run.run_id))
+    numeric = progress.NumericWarnings()
     with tempfile.TemporaryDirectory(prefix="initreg-") as tmp, \
             die_with_submitter(job_parent(cfg)):
         folder = Path(tmp)
         (folder / "config.yaml").write_text(OmegaConf.to_yaml(resolved))
         try:
-            outcome = _gated_run(cfg, run, model, ds, folder)
+            log_inputs(cfg, run, ds)
+            with numeric:
+                outcome = _gated_run(cfg, run, model, ds, folder)
         except (KeyboardInterrupt, Terminated) as err:
             _end_quietly(run, "KILLED", {"failure_reason": "interrupted",
-                                         "error_type": type(err).__name__})
+                                         "error_type": type(err).__name__,
+                                         tracking.NOTE_TAG: "**Interrupted** before it ended."})
             write_status(name, JobOutcome("KILLED", run_id=run.run_id, reason="interrupted"))
             raise
         except Exception as err:
             _end_quietly(run, "FAILED", {"failure_reason": "exception",
                                          "error_type": type(err).__name__,
-                                         "error_message": str(err)})
+                                         "error_message": str(err),
+                                         tracking.NOTE_TAG: f"**Failed:** {type(err).__name__}: "
+                                                            f"{err}"})
             write_status(name, JobOutcome("FAILED", run_id=run.run_id,
                                           reason=f"{type(err).__name__}: {err}"))
             raise
+        finally:
+            _record_numeric(run, numeric)
     write_status(name, outcome)
     return outcome
+
+
+def _record_numeric(run, numeric: progress.NumericWarnings) -> None:
+    """The run's NumPy floating-point warnings as its tag ``numeric_warnings`` (counted, one
+    entry per message), not on the console."""
+    if numeric.total:
+        log.info("%d numeric warnings, recorded in the run's tag numeric_warnings: %s",
+                 numeric.total, numeric.tag()[:200])
+        try:
+            run.set_tags({"numeric_warnings": numeric.tag()})
+        except Exception as err:  # the store failing is reported by the job itself
+            log.error("could not record the numeric warnings: %s", err)
 
 
 def _end_quietly(run, status: str, tags: dict) -> None:
@@ -329,10 +484,11 @@ def _end_quietly(run, status: str, tags: dict) -> None:
 
 def _stop_diverged(run, folder: Path, err: DivergenceError) -> JobOutcome:
     run.set_tags({"failure_reason": "diverged", "diverged_at_iteration": err.iteration,
-                  "error_message": str(err)})
+                  "error_message": str(err),
+                  tracking.NOTE_TAG: f"**Diverged**, so not evaluated: {err}."})
     run.log_artifacts(folder)
     run.end("FAILED")
-    log.warning("done [%s]: %s", overrides_text(), err)
+    log.warning("done: %s", err, extra=QUIET)
     return JobOutcome("FAILED", run_id=run.run_id, reason=str(err))
 
 
@@ -348,12 +504,17 @@ def _gated_run(cfg, run, model, ds, folder: Path) -> JobOutcome:
     (folder / "gradcheck.json").write_text(json.dumps(gate.to_dict(), indent=2))
     run.set_tags({"gradcheck": gate.verdict, "gradcheck_reason": gate.reason})
     run.add_metric("gradcheck_difference", gate.difference)
-    (log.info if gate.verdict == "passed" else log.warning)(gate.summary())
+    if gate.verdict == "passed":
+        log.info(gate.summary())
+    else:  # a failed gate is in the sweep's own line; an inconclusive one is news
+        log.warning(gate.summary(), extra=QUIET if gate.verdict == "failed" else None)
     if gate.verdict == "failed":
-        run.set_tags({"failure_reason": "gradcheck"})
+        run.set_tags({"failure_reason": "gradcheck",
+                      tracking.NOTE_TAG: f"**Not trained:** the gradient check failed. "
+                                         f"{gate.summary()}"})
         run.log_artifacts(folder)
         run.end("FAILED")
-        log.warning("done [%s]: gate FAILED, not trained", overrides_text())
+        log.warning("done: gate FAILED, not trained", extra=QUIET)
         return JobOutcome("FAILED", run_id=run.run_id, reason="gradcheck failed")
     try:
         history = train_model(cfg, model, ds, run, start_stats)
@@ -361,9 +522,9 @@ def _gated_run(cfg, run, model, ds, folder: Path) -> JobOutcome:
         return _stop_diverged(run, folder, err)
     results = evaluate(model, ds)
     diag = diagnose_run(cfg, ds, model, history, results)
-    log_results(cfg, run, model, ds, history, results, diag, folder)
+    log_results(cfg, run, model, ds, history, results, diag, folder, gate)
     run.end("FINISHED")
-    log.info("done [%s]: train %.3f dev %.3f test %.3f  %s  gate %s", overrides_text(),
+    log.info("done: train %.3f dev %.3f test %.3f  %s  gate %s",
              results["train_accuracy"], results["dev_accuracy"], results["test_accuracy"],
              diag.verdict, gate.verdict + (f" ({gate.reason})" if gate.reason else ""))
     return JobOutcome("FINISHED", results["dev_accuracy"], run.run_id)

@@ -6,6 +6,8 @@ import signal
 import time
 from pathlib import Path
 
+from mlflow.entities import LoggedModelOutput
+
 from initreg import doctor, tracking
 from initreg.lifecycle import STATUS_FILE
 from initreg.runs import best_run, job_status, metric, ranked, run_rank
@@ -13,6 +15,23 @@ from initreg.runs import best_run, job_status, metric, ranked, run_rank
 STOP_WAIT_S = 20.0  # how long stopped workers get to end their own runs before SIGKILL
 
 UI_HINT = "make ui   (MLflow UI on http://127.0.0.1:5000)"
+REPORT_HINT = "make report"  # reports/<sweep id>/report.html, the latest sweep by default
+
+
+def parent_note(parent: dict, best, status: str) -> str:
+    """The sweep's description in the MLflow UI (Markdown): what it selected and where its
+    report is."""
+    sweep, exp = parent["run_id"], parent["experiment_id"]
+    lines = [f"**Sweep {status}**, {parent.get('jobs_planned') or '?'} jobs planned."]
+    if best is not None:
+        lines.append(f"**Selected** (dev accuracy; ties: the smaller variance): "
+                     f"[{best.info.run_name}]({tracking.ui_url(best.info.run_id, exp)}), dev "
+                     f"accuracy {metric(best, 'dev_accuracy'):.3f}, test accuracy "
+                     f"{metric(best, 'test_accuracy'):.3f}.")
+    lines.append(f"**Report:** `{REPORT_HINT} SWEEP={sweep}` writes `reports/{sweep}/report.html`"
+                 f" and logs it here, under [report/]({tracking.ui_url(sweep, exp)}/artifacts/"
+                 "report/report.html).")
+    return "\n\n".join(lines)
 
 
 def summary_lines(runs, best: int = 5) -> list[str]:
@@ -124,16 +143,27 @@ def close_sweep(parent: dict, job_raised: bool = False, interrupted: str | None 
     status = "KILLED" if interrupted else "FAILED" if crashed else "FINISHED"
     run = tracking.Run(mlflow, parent["run_id"])
     best = best_run(runs)
+    selected = {}
     if best is not None:
-        run.add_metric("best_dev_accuracy", metric(best, "dev_accuracy"))
-    run.set_tags({"jobs": len(runs), **({"failure_reason": "interrupted",
-                                         "error_type": interrupted} if interrupted else {})})
+        run.add_metrics({"best_dev_accuracy": metric(best, "dev_accuracy"),
+                         "selected_dev_accuracy": metric(best, "dev_accuracy"),
+                         "selected_test_accuracy": metric(best, "test_accuracy")})
+        selected = {"selected_run_id": best.info.run_id, "selected_run": best.info.run_name}
+        model = tracking.logged_model(mlflow, parent["experiment_id"], best.info.run_id)
+        if model is not None:  # the sweep's output: the selected run's model (Models column)
+            tracking.retry(mlflow.log_outputs, parent["run_id"],
+                           [LoggedModelOutput(model.model_id, 0)])
+    run.set_tags({"jobs": len(runs), **selected,
+                  tracking.NOTE_TAG: parent_note(parent, best, status),
+                  **({"failure_reason": "interrupted",
+                      "error_type": interrupted} if interrupted else {})})
     run.end(status)
     text = "\n".join([
         f"sweep {parent['run_id']} {status}: {len(runs)} runs"
         + (f" (stopped by {interrupted})" if interrupted else ""),
         *summary_lines(runs),
         *unrecorded_lines(records, runs, planned),
+        f"the report: {REPORT_HINT}   (reports/{parent['run_id']}/report.html)",
         f"open the UI: {UI_HINT}",
     ])
     print(text, flush=True)

@@ -10,7 +10,9 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
@@ -194,7 +196,9 @@ class Run:
         if parent_id:
             all_tags[MLFLOW_PARENT_RUN_ID] = parent_id
         run = retry(mlflow.create_run, experiment, tags=all_tags, run_name=name)
-        return cls(mlflow, run.info.run_id, flush_every)
+        started = cls(mlflow, run.info.run_id, flush_every)
+        started.experiment_id = experiment
+        return started
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Params as strings, 100 a call (MLflow's limit)."""
@@ -233,6 +237,40 @@ class Run:
         """Flush and mark the run FINISHED, FAILED or KILLED."""
         self.flush()
         retry(self.mlflow.set_terminated, self.run_id, status)
+
+    def log_inputs(self, inputs: list) -> None:
+        """Log dataset inputs (:func:`dataset_inputs`) in one call."""
+        if inputs:
+            retry(self.mlflow.log_inputs, self.run_id, datasets=inputs)
+
+    def log_model(self, weights: Path, input_example, params: Mapping[str, Any] | None = None,
+                  name: str = "model") -> str:
+        """Log the network whose ``W1, b1, ...`` are in ``weights`` (.npz) as this run's MLflow
+        model ``name`` (a pyfunc: :mod:`initreg.mlflow_model`); its LoggedModel id.
+
+        Through this run's client alone (no active run): the LoggedModel is created as a
+        child of the run, the pyfunc saved beside it, uploaded as its artifacts, recorded as the
+        run's output and marked READY (FAILED if any step fails), so
+        ``mlflow.pyfunc.load_model(f"runs:/{run_id}/{name}")`` finds it.
+        """
+        from mlflow.entities import LoggedModelOutput, LoggedModelStatus
+
+        experiment = getattr(self, "experiment_id", None) or \
+            retry(self.mlflow.get_run, self.run_id).info.experiment_id
+        model = retry(self.mlflow.create_logged_model, experiment, name=name,
+                      source_run_id=self.run_id,
+                      params={k: str(v) for k, v in (params or {}).items()})
+        try:
+            with tempfile.TemporaryDirectory(prefix="initreg-model-") as tmp:
+                save_network_model(Path(tmp) / name, weights, input_example, model,
+                                   self.run_id)
+                retry(self.mlflow.log_model_artifacts, model.model_id, str(Path(tmp) / name))
+            retry(self.mlflow.log_outputs, self.run_id, [LoggedModelOutput(model.model_id, 0)])
+        except BaseException:
+            retry(self.mlflow.finalize_logged_model, model.model_id, LoggedModelStatus.FAILED)
+            raise
+        retry(self.mlflow.finalize_logged_model, model.model_id, LoggedModelStatus.READY)
+        return model.model_id
 
 
 class NoRun:
@@ -277,3 +315,150 @@ def finished_hashes(mlflow: MlflowClient, experiment: str) -> set[str]:
 def params_of(cfg: Mapping, skip: Iterable[str] = ("hydra",)) -> dict[str, Any]:
     """Every leaf of the resolved config as a dotted param (``reg.lambd``, ``model.layer_dims``)."""
     return flatten({k: v for k, v in cfg.items() if k not in skip})
+
+
+# --- what MLflow's UI reads: params, standard tags, inputs, models, links ------------------------
+
+def run_params(cfg: Mapping) -> dict[str, Any]:
+    """The params that mean something for a run: :func:`params_of` without the keys that do not
+    change what it computes (``resume``, ``tracking.*``: :data:`NOT_HASHED`) and without unset
+    ones (``model.depth: null`` outside ``model=mlp``; ``data.bayes_error: null``, whose value
+    is the metric ``bayes_error``)."""
+    return {k: v for k, v in params_of(cfg, skip=("hydra", *NOT_HASHED)).items()
+            if v is not None}
+
+
+EXPERIMENT_KIND = "mlflow.experimentKind"  # the UI opens a model-training experiment on its runs
+
+
+def mark_model_training(mlflow: MlflowClient, experiment: str) -> None:
+    """Tag the experiment as model training (unless it says otherwise already), so MLflow's UI
+    opens it on its runs table rather than on the GenAI overview of traces."""
+    exp = retry(mlflow.get_experiment, experiment)
+    if EXPERIMENT_KIND not in exp.tags:
+        retry(mlflow.set_experiment_tag, experiment, EXPERIMENT_KIND, "custom_model_development")
+
+
+def logged_model(mlflow: MlflowClient, experiment: str, run_id: str, name: str = "model"):
+    """The LoggedModel ``name`` that run ``run_id`` logged (``runs:/<id>/<name>``), or None."""
+    models = retry(mlflow.search_logged_models, [experiment], filter_string=f"name = '{name}'"
+                   f" AND source_run_id = '{run_id}'", max_results=10)
+    return models[0] if models else None
+
+
+def source_tags(script: str | None = None, commit: str | None = None) -> dict[str, str]:
+    """The tags MLflow's UI shows as a run's Source, Version and User: ``mlflow.source.name``
+    (the entry point, ``script`` or ``sys.argv[0]``), ``mlflow.source.type`` (LOCAL),
+    ``mlflow.source.git.commit`` (``commit`` or this checkout's HEAD) and ``mlflow.user``."""
+    import getpass
+    import sys
+
+    from mlflow.utils.mlflow_tags import (
+        MLFLOW_GIT_COMMIT,
+        MLFLOW_SOURCE_NAME,
+        MLFLOW_SOURCE_TYPE,
+        MLFLOW_USER,
+    )
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        user = None
+    tags = {MLFLOW_SOURCE_NAME: script or sys.argv[0], MLFLOW_SOURCE_TYPE: "LOCAL",
+            MLFLOW_GIT_COMMIT: commit or git_commit(), MLFLOW_USER: user}
+    return {k: v for k, v in tags.items() if v}
+
+
+NOTE_TAG = "mlflow.note.content"  # a run's description in the UI (Markdown)
+
+
+def dataset_inputs(ds, name: str, source: Mapping[str, Any]) -> list:
+    """The train, dev and test splits of ``ds`` as MLflow dataset inputs (context ``train``,
+    ``dev``, ``test``), each with its size (``profile``), its schema and a digest of every
+    value; ``source``: how the data is made (the loader and its arguments)."""
+    import mlflow.data
+    from mlflow.data.code_dataset_source import CodeDatasetSource
+    from mlflow.entities import Dataset as DatasetEntity
+    from mlflow.entities import DatasetInput, InputTag
+    from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+    inputs = []
+    for split in ("train", "dev", "test"):
+        X, Y = ds.split(split)
+        digest = hashlib.sha256(X.tobytes() + Y.tobytes() + str(X.shape).encode()).hexdigest()
+        # rows are examples, as MLflow (and the logged model's input) expects
+        spec = mlflow.data.from_numpy(X.T, targets=Y.ravel(), name=name, digest=digest[:8],
+                                      source=CodeDatasetSource({k: str(v)
+                                                                for k, v in source.items()}))
+        inputs.append(DatasetInput(DatasetEntity(**spec.to_dict()),
+                                   tags=[InputTag(MLFLOW_DATASET_CONTEXT, split)]))
+    return inputs
+
+
+def ui_url(run_id: str, experiment_id: str, base: str | None = None) -> str:
+    """The page of a run in the MLflow UI: ``$MLFLOW_UI_URL`` (default http://127.0.0.1:5000,
+    where ``make ui`` serves it) + ``#/experiments/<id>/runs/<id>``."""
+    base = (base or os.environ.get("MLFLOW_UI_URL") or "http://127.0.0.1:5000").rstrip("/")
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
+
+MODEL_CODE = Path(__file__).with_name("mlflow_model.py")  # the pyfunc, logged as code
+
+
+def save_network_model(path: Path, weights: Path, input_example, logged=None,
+                       run_id: str | None = None) -> None:
+    """Save the pyfunc of :mod:`initreg.mlflow_model` into ``path`` (a new folder): the weights
+    as its artifact, initreg's ``nn`` package as its code, a tensor signature ``(-1, n_x)``
+    float64 -> ``(-1,)`` and ``input_example`` (rows) beside it; ``logged``: the LoggedModel it
+    will be uploaded to (its id and location go into the MLmodel file, as ``log_model`` does).
+
+    The requirements are given, not inferred (inference imports the model in a subprocess:
+    seconds per run).
+    """
+    import mlflow.pyfunc
+    import numpy as np
+    import threadpoolctl
+    from mlflow.models import Model, ModelSignature
+    from mlflow.types import ParamSchema, ParamSpec, Schema, TensorSpec
+
+    example = np.asarray(input_example, dtype=np.float64)
+    signature = ModelSignature(
+        inputs=Schema([TensorSpec(np.dtype(np.float64), (-1, example.shape[1]))]),
+        outputs=Schema([TensorSpec(np.dtype(np.float64), (-1,))]),
+        params=ParamSchema([ParamSpec("output", "string", "label")]))
+    meta = None if logged is None else Model(
+        artifact_path=logged.artifact_location, model_uuid=logged.model_id, run_id=run_id,
+        model_id=logged.model_id)
+    with tempfile.TemporaryDirectory(prefix="initreg-code-") as code, _quiet_mlflow():
+        package = Path(code) / "initreg"  # initreg/__init__.py and initreg/nn, nothing else
+        source = Path(__file__).parent
+        shutil.copytree(source / "nn", package / "nn",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy(source / "__init__.py", package / "__init__.py")
+        mlflow.pyfunc.save_model(
+            str(path), python_model=str(MODEL_CODE), artifacts={"weights": str(weights)},
+            code_paths=[str(package)], signature=signature, input_example=example,
+            mlflow_model=meta,
+            pip_requirements=[f"mlflow=={mlflow.__version__}", f"numpy=={np.__version__}",
+                              f"threadpoolctl=={threadpoolctl.__version__}"])
+
+
+@contextmanager
+def _quiet_mlflow():
+    """MLflow's INFO lines and artifact progress bars off while the block runs: a sweep's
+    console is no place for "Validating input example against model signature" per job."""
+    import logging
+
+    logger = logging.getLogger("mlflow")
+    level, bar = logger.level, os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+    logger.setLevel(logging.WARNING)
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+        if bar is None:
+            os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
+        else:
+            os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = bar
