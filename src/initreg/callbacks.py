@@ -85,7 +85,6 @@ class SweepCallback(Callback):
         for line in doctor.report(*doctor.heal(mlflow)):
             log.warning(line)
         exp = tracking.experiment_id(mlflow, experiment_name(config), uri)
-        tracking.mark_model_training(mlflow, exp)
         skipped = 0
         if jobs and jobs[0][1].resume:
             done = tracking.finished_hashes(mlflow, exp)
@@ -198,14 +197,11 @@ def varying_keys(jobs: list[list[str]]) -> list[str]:
     """The override keys whose value differs between jobs, in the order they appear
     (``init``, ``reg.lambd``, ``reg.keep_prob``): what tells a sweep's runs apart."""
     parser = OverridesParser.create()
-    values: dict[str, set[str]] = {}
-    for job in jobs:
-        seen = dict.fromkeys(values, "<unset>")  # a key some jobs leave out varies too
-        for o in parser.parse_overrides(job):
-            seen[o.key_or_group] = str(o.value())
-        for key, value in seen.items():
-            values.setdefault(key, set()).add(value)
-    return [k for k, v in values.items() if len(v) > 1]
+    parsed = [{o.key_or_group: str(o.value()) for o in parser.parse_overrides(job)}
+              for job in jobs]
+    keys = list(dict.fromkeys(k for job in parsed for k in job))
+    # a key that some jobs leave out varies too
+    return [k for k in keys if len({job.get(k) for job in parsed}) > 1]
 
 
 def fixed_params(configs: list[DictConfig]) -> dict:

@@ -365,8 +365,6 @@ def open_run(cfg: DictConfig, resolved: dict, config_hash: str, name: str | None
     mlflow = tracking.client(uri, cfg.tracking.timeout_s)
     exp = parent["experiment_id"] if parent else tracking.experiment_id(
         mlflow, experiment_name(cfg), uri)
-    if parent is None:  # a sweep's callback marked it already
-        tracking.mark_model_training(mlflow, exp)
     if cfg.resume and config_hash in tracking.finished_hashes(mlflow, exp):
         return _skipped(config_hash, "already has a FINISHED run")
     source = (parent or {}).get("source_tags") or tracking.source_tags()

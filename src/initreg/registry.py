@@ -8,8 +8,11 @@ The version's source is the selected run's logged model (``runs:/<run id>/model`
 run again (``make report`` twice) reuses its version.
 """
 
+import json
+
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
+from mlflow.utils.mlflow_tags import MLFLOW_MODEL_VERSIONS
 
 from initreg import tracking
 
@@ -50,12 +53,23 @@ def register_champion(client, sweep_id: str, run_id: str, dataset: str | None = 
             client.create_model_version, name, source=model.artifact_location, run_id=run_id,
             model_id=model.model_id,
             tags={"sweep_id": sweep_id, "run_name": run.info.run_name or run_id,
-                  "dev_accuracy": run.data.metrics.get("dev_accuracy"),
-                  "test_accuracy": run.data.metrics.get("test_accuracy")},
+                  **{k: v for k in ("dev_accuracy", "test_accuracy")
+                     if (v := run.data.metrics.get(k)) is not None}},
             description=f"Selected by sweep {sweep_id} on dev accuracy: run "
                         f"{run.info.run_name} ({run_id}).")
     tracking.retry(client.set_registered_model_alias, name, alias, version.version)
+    _link(client, model, name, str(version.version))
     return version
+
+
+def _link(client, model, name: str, version: str) -> None:
+    """Name the version on the logged model (``mlflow.modelVersions``), as a tracking server
+    does when it creates a version, so the model's page links to it; SQL stores don't."""
+    versions = json.loads(model.tags.get(MLFLOW_MODEL_VERSIONS, "[]"))
+    if {"name": name, "version": version} not in versions:
+        versions.append({"name": name, "version": version})
+        tracking.retry(client.set_logged_model_tags, model.model_id,
+                       {MLFLOW_MODEL_VERSIONS: json.dumps(versions)})
 
 
 def register(client, sweep_id: str, run_id: str) -> str:

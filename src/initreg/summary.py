@@ -14,7 +14,7 @@ from initreg.runs import best_run, job_status, metric, ranked, run_rank
 
 STOP_WAIT_S = 20.0  # how long stopped workers get to end their own runs before SIGKILL
 
-UI_HINT = "make ui   (MLflow UI on http://127.0.0.1:5000)"
+UI_HINT = "make ui"  # the MLflow UI on 127.0.0.1:5000 (HOST=, PORT= to change)
 REPORT_HINT = "make report"  # reports/<sweep id>/report.html, the latest sweep by default
 
 
@@ -164,7 +164,7 @@ def close_sweep(parent: dict, job_raised: bool = False, interrupted: str | None 
         *summary_lines(runs),
         *unrecorded_lines(records, runs, planned),
         f"the report: {REPORT_HINT}   (reports/{parent['run_id']}/report.html)",
-        f"open the UI: {UI_HINT}",
+        f"open the UI: {UI_HINT}, then {tracking.experiment_url(parent['experiment_id'])}",
     ])
     print(text, flush=True)
     return text

@@ -328,17 +328,6 @@ def run_params(cfg: Mapping) -> dict[str, Any]:
             if v is not None}
 
 
-EXPERIMENT_KIND = "mlflow.experimentKind"  # the UI opens a model-training experiment on its runs
-
-
-def mark_model_training(mlflow: MlflowClient, experiment: str) -> None:
-    """Tag the experiment as model training (unless it says otherwise already), so MLflow's UI
-    opens it on its runs table rather than on the GenAI overview of traces."""
-    exp = retry(mlflow.get_experiment, experiment)
-    if EXPERIMENT_KIND not in exp.tags:
-        retry(mlflow.set_experiment_tag, experiment, EXPERIMENT_KIND, "custom_model_development")
-
-
 def logged_model(mlflow: MlflowClient, experiment: str, run_id: str, name: str = "model"):
     """The LoggedModel ``name`` that run ``run_id`` logged (``runs:/<id>/<name>``), or None."""
     models = retry(mlflow.search_logged_models, [experiment], filter_string=f"name = '{name}'"
@@ -349,7 +338,8 @@ def logged_model(mlflow: MlflowClient, experiment: str, run_id: str, name: str =
 def source_tags(script: str | None = None, commit: str | None = None) -> dict[str, str]:
     """The tags MLflow's UI shows as a run's Source, Version and User: ``mlflow.source.name``
     (the entry point, ``script`` or ``sys.argv[0]``), ``mlflow.source.type`` (LOCAL),
-    ``mlflow.source.git.commit`` (``commit`` or this checkout's HEAD) and ``mlflow.user``."""
+    ``mlflow.source.git.commit`` (``commit``, else the HEAD of the entry point's checkout, else
+    of the current folder's) and ``mlflow.user``."""
     import getpass
     import sys
 
@@ -364,8 +354,10 @@ def source_tags(script: str | None = None, commit: str | None = None) -> dict[st
         user = getpass.getuser()
     except (KeyError, OSError):  # no name for this uid (a bare container)
         user = None
-    tags = {MLFLOW_SOURCE_NAME: script or sys.argv[0], MLFLOW_SOURCE_TYPE: "LOCAL",
-            MLFLOW_GIT_COMMIT: commit or git_commit(), MLFLOW_USER: user}
+    script = script or sys.argv[0]
+    commit = commit or git_commit(Path(script).resolve().parent) or git_commit()
+    tags = {MLFLOW_SOURCE_NAME: script, MLFLOW_SOURCE_TYPE: "LOCAL", MLFLOW_GIT_COMMIT: commit,
+            MLFLOW_USER: user}
     return {k: v for k, v in tags.items() if v}
 
 
@@ -395,11 +387,21 @@ def dataset_inputs(ds, name: str, source: Mapping[str, Any]) -> list:
     return inputs
 
 
+def ui_base(base: str | None = None) -> str:
+    """Where the MLflow UI is: ``base``, else $MLFLOW_UI_URL, else http://127.0.0.1:5000 (where
+    ``make ui`` serves it)."""
+    return (base or os.environ.get("MLFLOW_UI_URL") or "http://127.0.0.1:5000").rstrip("/")
+
+
 def ui_url(run_id: str, experiment_id: str, base: str | None = None) -> str:
-    """The page of a run in the MLflow UI: ``$MLFLOW_UI_URL`` (default http://127.0.0.1:5000,
-    where ``make ui`` serves it) + ``#/experiments/<id>/runs/<id>``."""
-    base = (base or os.environ.get("MLFLOW_UI_URL") or "http://127.0.0.1:5000").rstrip("/")
-    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+    """The page of a run in the MLflow UI (:func:`ui_base`)."""
+    return f"{ui_base(base)}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
+def experiment_url(experiment_id: str, base: str | None = None) -> str:
+    """An experiment's runs table in the MLflow UI. ``workflowType=machine_learning``: MLflow 3's
+    UI otherwise opens an experiment on its GenAI overview (traces), where runs are not shown."""
+    return f"{ui_base(base)}/#/experiments/{experiment_id}?workflowType=machine_learning"
 
 
 

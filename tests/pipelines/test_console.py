@@ -1,0 +1,171 @@
+"""A real sweep as a user runs it: what its console shows, and what MLflow's UI will show of it
+(names, Source, Dataset, Models, descriptions; the parent's params and selection)."""
+
+import json
+import re
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from pipeline_utils import ROOT, all_runs, run_pipeline
+
+from initreg import tracking
+from initreg.mlflow_model import network_from_weights
+
+JOBS = 6  # init x lambd; random x 1e100 overflows, so its gate fails and it warns
+SWEEP = ["-m", "init=he,zeros,random", "init.scale=1e100", "reg.lambd=0.0,0.7",
+         "train.num_iterations=300", "train.log_every=100", "hydra.launcher.n_jobs=2"]
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("console")
+    proc = run_pipeline(SWEEP, tmp, extra_env={"CI": "true"})  # plain lines, as in CI
+    client = tracking.client(tracking.resolve_uri(f"sqlite:///{tmp}/mlruns/mlflow.db"))
+    runs = all_runs(client)
+    parent = next(r for r in runs if r.data.tags.get("sweep") == "true")
+    kids = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    return tmp, proc, client, parent, kids
+
+
+def test_the_console_has_one_line_per_job_start_and_end_and_a_short_summary(sweep):
+    _, proc, _, _, kids = sweep
+    lines = (proc.stdout + proc.stderr).splitlines()
+    names = {k.info.run_name for k in kids}
+    starts = [line for line in lines if line.startswith("[start ")]
+    ends = [line for line in lines if line.startswith("[done ")]
+    assert len(starts) == JOBS and len(ends) == JOBS
+    for line in starts + ends:  # k/N and the run's name
+        assert re.match(rf"\[(start|done) [1-{JOBS}]/{JOBS}\] ", line), line
+        assert line.split("] ", 1)[1].split("  ")[0] in names, line
+    assert all(re.search(r"\(elapsed \S+, (~\S+ left|all done|left: estimating)\)", e)
+               for e in ends)
+    # besides them: the store's creation, the sweep's header, the summary (its table of the
+    # best five, a line per run that did not finish): a 27-job sweep stays within 3 lines a job
+    unfinished = sum(k.info.status != "FINISHED" for k in kids)
+    assert len(lines) - 2 * JOBS <= 16 + unfinished, "\n".join(lines)
+    assert not [line for line in lines if "iteration " in line or "RuntimeWarning" in line]
+    assert not [line for line in lines if re.search(r"#\d+ : ", line)]  # Hydra's job lines
+    assert "make report" in proc.stdout and "?workflowType=machine_learning" in proc.stdout
+
+
+def test_each_jobs_log_file_keeps_its_iteration_lines_under_its_runs_name(sweep):
+    tmp, _, _, _, kids = sweep
+    logs = {p.parent.name: p.read_text() for p in (tmp / "multirun").glob("*/train.log")}
+    assert len(logs) == JOBS
+    trained = [text for text in logs.values() if "iteration 0/300" in text]
+    assert len(trained) == 4  # the random runs never trained
+    for text in logs.values():
+        name = re.search(r"^\[[^]]*\]\[([^]]*)\]", text, re.M).group(1)
+        assert name in {k.info.run_name for k in kids}
+        assert all(f"][{name}][" in line for line in text.splitlines())
+
+
+def test_runs_are_named_by_the_sweeps_varying_keys(sweep):
+    _, _, _, parent, kids = sweep
+    assert sorted(k.info.run_name for k in kids) == \
+        ["he l0", "he l0.7", "random l0", "random l0.7", "zeros l0", "zeros l0.7"]
+    assert parent.data.tags["sweep_keys"] == "init reg.lambd"
+
+
+def test_every_run_has_the_tags_the_ui_shows_as_source_version_user_and_description(sweep):
+    _, _, _, parent, kids = sweep
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip() or None
+    for r in [parent, *kids]:
+        tags = r.data.tags
+        assert tags["mlflow.source.name"].endswith("pipelines/train.py")
+        assert tags["mlflow.source.type"] == "LOCAL" and tags["mlflow.user"]
+        assert tags.get("mlflow.source.git.commit") == commit
+        assert tags["mlflow.note.content"]
+    for k in kids:
+        note, tags = k.data.tags["mlflow.note.content"], k.data.tags
+        if k.info.status == "FINISHED":
+            assert note.startswith(f"**Diagnosis: {tags['diagnosis']}.**")
+            assert f"**Recommendation:** {tags['recommendation']}" in note  # in full
+            assert "**Gradient check:** gradcheck passed" in note
+            assert f"dev {k.data.metrics['dev_accuracy']:.3f}" in note
+        else:
+            assert note.startswith("**Not trained:** the gradient check failed.")
+
+
+def test_params_are_those_that_mean_something(sweep):
+    _, _, _, _, kids = sweep
+    for k in kids:
+        assert not [p for p in k.data.params if p.startswith("tracking.") or p == "resume"]
+        assert "None" not in k.data.params.values()
+        assert k.data.params["reg.lambd"] in ("0.0", "0.7")
+
+
+def test_the_data_set_is_each_runs_input_with_its_three_splits(sweep):
+    _, _, client, parent, kids = sweep
+    from initreg.data import load_football
+
+    ds = load_football()
+    for r in [parent, *kids]:
+        inputs = client.get_run(r.info.run_id).inputs.dataset_inputs
+        contexts = {i.tags[0].value: i.dataset for i in inputs}
+        assert sorted(contexts) == ["dev", "test", "train"]
+        assert {d.name for d in contexts.values()} == {"football"}
+        assert json.loads(contexts["train"].profile)["features_shape"] == \
+            [ds.X_train.shape[1], 2]
+
+
+def test_numeric_warnings_of_a_diverging_run_are_in_the_run_not_on_the_console(sweep):
+    _, _, _, _, kids = sweep
+    for k in kids:
+        if k.info.run_name.startswith("random"):
+            assert "overflow encountered" in k.data.tags["numeric_warnings"]
+            assert k.data.tags["failure_reason"] == "gradcheck"
+        else:
+            assert "numeric_warnings" not in k.data.tags
+
+
+def test_the_parent_has_the_fixed_params_the_selection_and_a_description(sweep):
+    _, _, client, parent, kids = sweep
+    params = parent.data.params
+    assert params["train.num_iterations"] == "300" and params["data.name"] == "football"
+    assert "reg.lambd" not in params and "init.name" not in params  # they vary
+    finished = [k for k in kids if k.info.status == "FINISHED"]
+    best = max(finished, key=lambda k: (k.data.metrics["dev_accuracy"],
+                                        -k.data.metrics["variance"]))
+    assert parent.data.tags["selected_run_id"] == best.info.run_id
+    assert parent.data.metrics["selected_dev_accuracy"] == best.data.metrics["dev_accuracy"]
+    assert parent.data.metrics["selected_test_accuracy"] == best.data.metrics["test_accuracy"]
+    note = parent.data.tags["mlflow.note.content"]
+    assert f"make report SWEEP={parent.info.run_id}" in note
+    assert f"#/experiments/{parent.info.experiment_id}/runs/{best.info.run_id}" in note
+    # the sweep's output is its selected model: the Models column of the parent shows it
+    outputs = client.get_run(parent.info.run_id).outputs.model_outputs
+    assert [o.model_id for o in outputs] == \
+        [tracking.logged_model(client, parent.info.experiment_id, best.info.run_id).model_id]
+
+
+FRESH = textwrap.dedent("""
+    import sys, json, mlflow, numpy as np
+    mlflow.set_tracking_uri(sys.argv[1])
+    model = mlflow.pyfunc.load_model(f"runs:/{sys.argv[2]}/model")
+    print(json.dumps(model.predict(np.load(sys.argv[3])).tolist()))
+""")
+
+
+def test_a_sweeps_model_predicts_in_a_fresh_process(sweep, tmp_path):
+    tmp, _, client, parent, kids = sweep
+    best = next(k for k in kids if k.info.run_id == parent.data.tags["selected_run_id"])
+    npz = client.download_artifacts(best.info.run_id, "model.npz", str(tmp_path))
+    with np.load(npz, allow_pickle=False) as f:
+        net = network_from_weights({k: f[k] for k in f.files})
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    np.save(tmp_path / "X.npy", X)
+    uri = f"sqlite:///{tmp}/mlruns/mlflow.db"
+    proc = subprocess.run([sys.executable, "-c", FRESH, uri, best.info.run_id,
+                           str(tmp_path / "X.npy")], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, env={"PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.splitlines()[-1]) == net.predict(X.T).ravel().tolist()
+    # every run that trained logged one; a gated run has nothing to predict with
+    for k in kids:
+        model = tracking.logged_model(client, k.info.experiment_id, k.info.run_id)
+        assert (model is not None) == (k.info.status == "FINISHED")

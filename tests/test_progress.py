@@ -1,0 +1,148 @@
+"""What a sweep prints while it runs: one line per job start and end, the estimate, the filters
+that keep iteration lines and numeric warnings off its console."""
+
+import io
+import json
+import logging
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+from initreg import progress
+from initreg.lifecycle import STATUS_FILE
+
+
+class Clock:
+    def __init__(self, now: float = 1000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def write(sweep, job: str, at: float, **record) -> None:
+    """An outcome file as a job writes it, its mtime set to ``at``."""
+    path = sweep / job / STATUS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record))
+    os.utime(path, (at, at))
+
+
+def test_time_left_is_the_pace_so_far_times_the_jobs_left():
+    assert progress.time_left(60.0, trained=3, to_train=6) == pytest.approx(120.0)
+    assert progress.time_left(60.0, trained=0, to_train=6) is None  # nothing to go by yet
+    assert progress.time_left(60.0, trained=3, to_train=0) == 0.0
+
+
+@pytest.mark.parametrize("seconds, text", [(0.04, "0.0s"), (4.24, "4.2s"), (42, "42s"),
+                                           (185, "3m05s"), (3720, "1h02m")])
+def test_durations_read_as_a_person_writes_them(seconds, text):
+    assert progress.duration(seconds) == text
+
+
+def test_one_line_per_job_start_and_end_with_its_name_and_the_estimate(tmp_path):
+    clock, out = Clock(1000.0), io.StringIO()
+    shown = progress.SweepProgress(tmp_path, planned=3, skipped=1, interactive=False, out=out,
+                                   clock=clock)
+    write(tmp_path, "0", 1001.0, name="he l0.7 kp0.86", status="RUNNING")
+    assert shown.poll() == ["[start 1/3] he l0.7 kp0.86"]
+    assert shown.poll() == []  # nothing changed, nothing printed
+    clock.now = 1010.0
+    write(tmp_path, "0", 1009.0, name="he l0.7 kp0.86", status="FINISHED", dev_accuracy=0.95)
+    # 10 s for one trained job; one more to train (the skipped one takes no time)
+    assert shown.poll() == ["[done 1/3] he l0.7 kp0.86  FINISHED  dev 0.950  in 8.0s  "
+                            "(elapsed 10s, ~10s left)"]
+    write(tmp_path, "1", 1010.0, name="zeros l0 kp1", status="skipped",
+          reason="resume: already has a FINISHED run")
+    write(tmp_path, "2", 1010.0, name="random l0 kp1", status="RUNNING")
+    clock.now = 1020.0
+    lines = shown.poll()
+    assert lines == ["[done 2/3] zeros l0 kp1  skipped: resume: already has a FINISHED run  "
+                     "(elapsed 20s, ~20s left)", "[start 2/3] random l0 kp1"]
+    write(tmp_path, "2", 1021.0, name="random l0 kp1", status="FAILED",
+          reason="gradcheck failed")
+    clock.now = 1022.0
+    shown.stop()
+    assert out.getvalue().splitlines()[-1] == ("[done 3/3] random l0 kp1  FAILED: gradcheck "
+                                               "failed  in 11s  (elapsed 22s, all done)")
+    assert len(out.getvalue().splitlines()) == 5  # 2 starts + 3 ends: the skipped job never ran
+
+
+def test_outcome_files_left_in_a_reused_folder_are_not_counted(tmp_path):
+    write(tmp_path, "0", 900.0, name="old", status="FINISHED", dev_accuracy=0.5)
+    shown = progress.SweepProgress(tmp_path, planned=1, interactive=False, out=io.StringIO(),
+                                   clock=Clock())
+    assert shown.poll() == []
+    write(tmp_path, "0", 1001.0, name="new", status="RUNNING")
+    assert shown.poll() == ["[start 1/1] new"]
+
+
+def test_on_a_terminal_a_bar_counts_the_jobs_and_the_end_lines_stay_above_it(tmp_path):
+    out = io.StringIO()
+    shown = progress.SweepProgress(tmp_path, planned=2, interactive=True, out=out, clock=Clock())
+    shown.start()
+    write(tmp_path, "0", 1001.0, name="he l0 kp1", status="RUNNING")
+    write(tmp_path, "1", 1001.0, name="he l0.7 kp1", status="RUNNING")
+    shown.poll()
+    assert "0/2" in out.getvalue() and "running: he l0 kp1, he l0.7 kp1" in out.getvalue()
+    assert "[start" not in out.getvalue()  # the bar says what runs
+    write(tmp_path, "0", 1005.0, name="he l0 kp1", status="FINISHED", dev_accuracy=0.9)
+    shown.poll()
+    shown.stop()
+    assert "[done 1/2] he l0 kp1  FINISHED  dev 0.900  in 4.0s" in out.getvalue()
+    assert "1/2" in out.getvalue()
+
+
+def test_numeric_warnings_are_counted_not_printed(capsys):
+    caught = progress.NumericWarnings()
+    with caught:
+        np.exp(np.array([1000.0, 2000.0]))
+        np.exp(np.array([1000.0]))
+        _ = np.array([np.inf]) - np.array([np.inf])
+    assert capsys.readouterr().err == ""
+    assert caught.total == 3
+    assert caught.tag() == ("2 x overflow encountered in exp; "
+                            "1 x invalid value encountered in subtract")
+    assert progress.NumericWarnings().tag() is None
+
+
+def test_other_warnings_still_show_inside():
+    with pytest.warns(UserWarning, match="not numeric"), progress.NumericWarnings() as caught:
+        warnings.warn("not numeric", UserWarning, stacklevel=1)
+    assert caught.total == 0
+
+
+def record(name="initreg.train", level=logging.INFO, msg="iteration 1000/30000", **extra):
+    rec = logging.LogRecord(name, level, __file__, 1, msg, (), None)
+    rec.__dict__.update(extra)
+    return rec
+
+
+def test_every_line_names_the_run_it_belongs_to():
+    rec = record()
+    progress.set_run("he l0.7 kp0.86")
+    try:
+        assert progress.RunNameFilter().filter(rec) and rec.run_name == "he l0.7 kp0.86"
+    finally:
+        progress.set_run(None)
+    other = record(name="initreg.callbacks")
+    progress.RunNameFilter().filter(other)
+    assert other.run_name == "initreg.callbacks"  # outside a run: the logger's name
+
+
+def test_a_single_runs_console_shows_every_line():
+    # outside a Hydra multirun (here: no Hydra at all) nothing is held back
+    assert progress.SweepConsoleFilter().filter(record())
+
+
+def test_the_launchers_line_per_job_is_dropped_and_their_other_lines_kept():
+    keep = progress.LaunchLineFilter()
+    assert not keep.filter(record("hydra_plugins.hydra_joblib_launcher._core",
+                                  msg="\t#12 : init=he reg.lambd=0.1"))
+    assert not keep.filter(record("hydra._internal.core_plugins.basic_launcher",
+                                  msg="\t#0 : init=zeros"))
+    assert keep.filter(record("hydra_plugins.hydra_joblib_launcher._core",
+                              msg="Joblib.Parallel(n_jobs=2) is launching 27 jobs"))
+    assert keep.filter(record("initreg.train", msg="#1 : not a launcher"))
