@@ -199,12 +199,6 @@ class SweepProgress:
         return str(self.planned) if self.planned else "?"
 
     def start(self) -> None:
-        if self.interactive:
-            from tqdm import tqdm  # only where a bar is drawn
-
-            self._bar = tqdm(total=self.planned or None, file=self.out, unit="job",
-                             dynamic_ncols=True, leave=False,
-                             bar_format="{n_fmt}/{total_fmt} |{bar}| {postfix}")
         self._thread = threading.Thread(target=self._run, name="initreg-progress", daemon=True)
         self._thread.start()
 
@@ -294,10 +288,16 @@ class SweepProgress:
             print(line, file=self.out, flush=True)
 
     def _refresh(self) -> None:
-        if self._bar is None:
+        if not self.interactive or self._stop.is_set() or not self.jobs:
             return
+        if self._bar is None:  # drawn once a job has started: after the launcher's own lines
+            from tqdm import tqdm  # only where a bar is drawn
+
+            self._bar = tqdm(total=self.planned or None, file=self.out, unit="job",
+                             dynamic_ncols=True, leave=False,
+                             bar_format="{n_fmt}/{total_fmt} {desc} |{bar}|")
         running = [j.name for j in self.jobs.values() if j.status not in TERMINAL]
         self._bar.n = self.done
-        self._bar.set_postfix_str(f"{self.estimate()}; running: {', '.join(running) or '-'}",
-                                  refresh=False)
+        self._bar.set_description_str(f"{self.estimate()}; running: {', '.join(running) or '-'}",
+                                      refresh=False)
         self._bar.refresh()
