@@ -1,4 +1,6 @@
-"""PNG figures for run artifacts: cost curves and 2-D decision boundaries.
+"""PNG figures of runs and reports: cost curves, decision boundaries, per-layer statistics,
+accuracy heatmaps, the bias/variance scatter and the studies' figures (depth, learning curve,
+fraud).
 
 Figures are built on ``matplotlib.figure.Figure`` with an Agg canvas and never touch pyplot,
 so these functions are safe in worker processes and threads. Arrays are features x examples:
