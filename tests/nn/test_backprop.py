@@ -80,7 +80,7 @@ def test_blocked_gradient_is_deterministic_and_needs_no_cost():
     net = Network([4, 16, 1], seed=0)
     c1, g1 = net.cost_and_grads(X, Y)
     c2, g2 = net.cost_and_grads(X, Y)
-    step = net._trainer(X, Y)
+    step = net.step_fn(X, Y)
     c3, g3 = step(None, False)
     assert c1 == c2 and c3 is None
     for name in net.params:
@@ -100,7 +100,7 @@ def test_the_fast_training_step_gives_the_generic_loops_parameters(keep_prob):
     X, Y = _data(2, 150, seed=6)
     fast, generic = (cls([2, 10, 3, 1], keep_prob=keep_prob, lambd=0.1, seed=1)
                      for cls in (Network, ThroughCostAndGrads))
-    assert fast._trainer(X, Y) is not None and generic._trainer(X, Y) is None
+    assert fast.step_fn(X, Y) is not None and generic.step_fn(X, Y) is None
     h1 = train(fast, X, Y, learning_rate=0.3, num_iterations=250, log_every=50,
                rng=np.random.default_rng(0))
     h2 = train(generic, X, Y, learning_rate=0.3, num_iterations=250, log_every=50,

@@ -108,7 +108,7 @@ def test_training_through_the_recorder_takes_the_fast_step_and_changes_no_bits()
     direct, watched = (Network([2, 6, 3, 1], init="he", seed=2, lambd=0.1, keep_prob=0.9)
                        for _ in range(2))
     rec = GradRecorder(watched)
-    assert rec._trainer(X, Y) is not None  # the buffer-reusing step, not cost_and_grads
+    assert rec.step_fn(X, Y) is not None  # the buffer-reusing step, not cost_and_grads
     seen = {}
 
     def on_log(i, cost, _model):  # the gradients this iteration's update is about to use

@@ -54,3 +54,38 @@ def test_bad_training_arguments(kwargs, message):
     args = {"learning_rate": 0.1, "num_iterations": 10, **kwargs}
     with pytest.raises(ValueError, match=message):
         train(Network([2, 3, 1]), X, Y, **args)
+
+
+class Quadratic:
+    """cost = ||w||^2 / 2, gradient w; with a ``step_fn`` that records when the cost is asked."""
+
+    def __init__(self, with_step_fn: bool):
+        self.params = {"w": np.array([[1.0, -2.0, 4.0]])}
+        self.asked: list[bool] = []
+        if not with_step_fn:
+            self.step_fn = lambda X, Y: None  # the protocol does not apply: cost_and_grads
+
+    def cost_and_grads(self, X, Y, rng=None):
+        w = self.params["w"]
+        return 0.5 * float(np.sum(w * w)), {"w": w.copy()}
+
+    def step_fn(self, X, Y):
+        grads = {"w": np.empty_like(self.params["w"])}
+
+        def step(rng, need_cost):
+            self.asked.append(need_cost)
+            grads["w"][...] = self.params["w"]
+            return (0.5 * float(np.sum(grads["w"] ** 2)) if need_cost else None), grads
+
+        return step
+
+
+def test_train_calls_a_models_step_fn_and_asks_for_the_cost_only_where_it_needs_it():
+    X, Y = _data()
+    fast, plain = Quadratic(with_step_fn=True), Quadratic(with_step_fn=False)
+    h1 = train(fast, X, Y, learning_rate=0.1, num_iterations=25, log_every=20)
+    h2 = train(plain, X, Y, learning_rate=0.1, num_iterations=25, log_every=20)
+    assert [i for i, asked in enumerate(fast.asked) if asked] == [0, 10, 20, 24]
+    assert plain.asked == [] and h1.costs == h2.costs and h1.iterations == [0, 20, 24]
+    np.testing.assert_array_equal(fast.params["w"], plain.params["w"])
+    np.testing.assert_allclose(fast.params["w"], 0.9 ** 25 * np.array([[1.0, -2.0, 4.0]]))

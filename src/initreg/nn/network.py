@@ -127,12 +127,12 @@ class Network:
         cost = self._gradients(ws, rng, grads, need_cost=True)
         return cost, grads
 
-    def _trainer(self, X: np.ndarray, Y: np.ndarray):
+    def step_fn(self, X: np.ndarray, Y: np.ndarray):
         """``step(rng, need_cost) -> (cost or None, grads)`` over buffers reused by every call.
 
-        ``train`` uses it instead of ``cost_and_grads`` (same numbers, no allocation, no cost
-        on iterations that do not need it); None when a subclass overrides ``cost_and_grads``,
-        so that training goes through the override.
+        The step protocol of ``initreg.nn.train``: the numbers of ``cost_and_grads``, without a
+        new array per call and without the cost when ``need_cost`` is False. None when a
+        subclass overrides ``cost_and_grads``, so that training goes through the override.
         """
         if type(self).cost_and_grads is not Network.cost_and_grads:
             return None

@@ -1,4 +1,20 @@
-"""Batch gradient descent for any model with ``params`` and ``cost_and_grads``."""
+"""Batch gradient descent for any model with ``params`` and ``cost_and_grads``.
+
+The step protocol. A model MAY also provide ``step_fn(X, Y)``, returning a function
+``step(rng, need_cost) -> (cost or None, grads)`` that ``train`` then calls once per iteration
+instead of ``cost_and_grads``:
+
+- ``step`` computes the gradient over the same ``(X, Y)`` at the current ``params``, with dropout
+  masks drawn from ``rng`` (None: no dropout), exactly as ``cost_and_grads(X, Y, rng=rng)`` would;
+- the cost is returned only when ``need_cost`` is True, else None (so a step may skip it);
+- ``grads`` (keyed like ``params``) are buffers the step owns and reuses: every call overwrites
+  them, and the caller may overwrite them too (``train`` scales them in place);
+- ``step_fn`` returns None when the protocol does not apply (a ``Network`` subclass that
+  overrides ``cost_and_grads``), and ``train`` falls back to ``cost_and_grads``.
+
+``Network.step_fn`` implements it over preallocated buffers; ``stats.GradRecorder.step_fn``
+forwards its model's.
+"""
 
 import math
 import time
@@ -69,8 +85,8 @@ def train(
     ``GUARD_EVERY`` iterations (every iteration for a model without a fast path), so a diverging
     run stops within a few steps.
 
-    A ``Network`` trains through its buffer-reusing step (``Network._trainer``), which skips the
-    cost on the other iterations; any other model (or a subclass overriding ``cost_and_grads``)
+    A model with a ``step_fn`` (the step protocol in this module's docstring; a ``Network``)
+    trains through its step, which skips the cost on the other iterations; any other model
     through ``cost_and_grads``. Both give the same parameters.
     """
     if learning_rate <= 0:
@@ -80,8 +96,8 @@ def train(
     history = History()
     start = time.perf_counter()
     params = model.params
-    trainer = getattr(model, "_trainer", None)
-    step = trainer(X, Y) if trainer is not None else None
+    step_fn = getattr(model, "step_fn", None)
+    step = step_fn(X, Y) if step_fn is not None else None
     fast = step is not None
     if not fast:
         def step(step_rng, need_cost):
