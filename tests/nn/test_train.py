@@ -1,7 +1,9 @@
+from dataclasses import fields
+
 import numpy as np
 import pytest
 
-from initreg.nn import DivergenceError, Network, mask_rng, train
+from initreg.nn import DivergenceError, History, Network, mask_rng, train
 
 
 def _data(m=40):
@@ -89,3 +91,11 @@ def test_train_calls_a_models_step_fn_and_asks_for_the_cost_only_where_it_needs_
     assert plain.asked == [] and h1.costs == h2.costs and h1.iterations == [0, 20, 24]
     np.testing.assert_array_equal(fast.params["w"], plain.params["w"])
     np.testing.assert_allclose(fast.params["w"], 0.9 ** 25 * np.array([[1.0, -2.0, 4.0]]))
+
+
+def test_history_declares_layer_stats_empty_until_a_caller_fills_it():
+    X, Y = _data()
+    hist = train(Network([2, 3, 1]), X, Y, learning_rate=0.1, num_iterations=3)
+    assert hist.layer_stats == {}
+    assert History().layer_stats is not History().layer_stats  # one dict per History
+    assert "layer_stats" in {f.name for f in fields(History)}

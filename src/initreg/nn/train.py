@@ -38,11 +38,19 @@ class DivergenceError(RuntimeError):
 
 @dataclass
 class History:
-    """Costs recorded every ``log_every`` iterations (and at the last one)."""
+    """Costs recorded every ``log_every`` iterations (and at the last one), and what a caller
+    measured along the way.
+
+    iterations, costs: the log points and the cost at each; seconds: the wall time of ``train``.
+    layer_stats: per-layer statistics (``initreg.nn.stats.layer_stats``) at the first and last
+    log points where the caller measured them, ``{"start": (iteration, stats), "end":
+    (iteration, stats)}``; ``train`` leaves it empty, a caller's callback fills it.
+    """
 
     iterations: list[int] = field(default_factory=list)
     costs: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    layer_stats: dict[str, tuple[int, dict[str, float]]] = field(default_factory=dict)
 
 
 def _rng_for(rng: MaskRng | None, iteration: int):
