@@ -1,39 +1,11 @@
-"""The buffer-reusing, blocked backprop against an independent plain NumPy implementation."""
+"""The buffer-reusing, blocked backprop against the reference built from layers.py's pairs."""
 
 import numpy as np
 import pytest
 
 from initreg.gradcheck import gradient_check, model_objective
 from initreg.nn import DivergenceError, Network, backprop, train
-
-
-def plain_cost_and_grads(params, X, Y, lambd=0.0, keep_prob=1.0, rng=None):
-    """The course's arithmetic written out with fresh arrays: the oracle."""
-    L = len(params) // 2
-    m = X.shape[1]
-    A, acts, masks = X, [X], [None]
-    for l in range(1, L):  # noqa: E741
-        A = np.maximum(0.0, params[f"W{l}"] @ A + params[f"b{l}"])
-        if rng is not None and keep_prob < 1.0:
-            D = rng.random(A.shape) < keep_prob
-            A = A * D / keep_prob
-            masks.append(D)
-        acts.append(A)
-    Z = params[f"W{L}"] @ A + params[f"b{L}"]
-    loss = np.maximum(Z, 0.0) - Y * Z + np.log1p(np.exp(-np.abs(Z)))
-    cost = loss.sum() / m + lambd / (2 * m) * sum(
-        np.sum(np.square(params[f"W{l}"])) for l in range(1, L + 1))  # noqa: E741
-    dZ = (1.0 / m) * (1.0 / (1.0 + np.exp(-Z)) - Y)
-    grads = {}
-    for l in range(L, 0, -1):  # noqa: E741
-        grads[f"W{l}"] = dZ @ acts[l - 1].T + (lambd / m) * params[f"W{l}"]
-        grads[f"b{l}"] = dZ.sum(axis=1, keepdims=True)
-        if l > 1:
-            dA = params[f"W{l}"].T @ dZ
-            if rng is not None and keep_prob < 1.0:
-                dA = dA * masks[l - 1] / keep_prob
-            dZ = dA * (acts[l - 1] > 0)
-    return cost, grads
+from initreg.nn.layers import reference_cost_and_grads
 
 
 def _data(n_x, m, seed=0):
@@ -43,13 +15,19 @@ def _data(n_x, m, seed=0):
     return X, Y
 
 
-@pytest.mark.parametrize(("lambd", "keep_prob"), [(0.0, 1.0), (0.7, 1.0), (0.0, 0.8)])
-def test_small_batches_give_the_plain_arithmetic_bit_for_bit(lambd, keep_prob):
+MASK_RNGS = {"generator": lambda: np.random.default_rng(5),
+             "course": lambda: np.random.RandomState(1)}  # the course convention's masks
+
+
+@pytest.mark.parametrize("masks", MASK_RNGS)
+@pytest.mark.parametrize(("lambd", "keep_prob"),
+                         [(0.0, 1.0), (0.7, 1.0), (0.0, 0.8), (0.1, (1.0, 0.6))])
+def test_small_batches_give_the_references_bits(lambd, keep_prob, masks):
     X, Y = _data(3, 211)
     net = Network([3, 20, 3, 1], lambd=lambd, keep_prob=keep_prob, seed=2)
-    cost, grads = net.cost_and_grads(X, Y, rng=np.random.default_rng(5))
-    ref_cost, ref = plain_cost_and_grads(net.params, X, Y, lambd, keep_prob,
-                                         np.random.default_rng(5))
+    cost, grads = net.cost_and_grads(X, Y, rng=MASK_RNGS[masks]())
+    ref_cost, ref = reference_cost_and_grads(net.params, X, Y, lambd, keep_prob,
+                                             MASK_RNGS[masks]())
     assert cost == ref_cost
     for name in net.params:
         np.testing.assert_array_equal(grads[name], ref[name], err_msg=name)
@@ -58,8 +36,9 @@ def test_small_batches_give_the_plain_arithmetic_bit_for_bit(lambd, keep_prob):
 # [30, 9, 31, 1]: the inputs of layers 1 and 3 carry the bias row (padded to 32 rows), layer 2's
 # does not; [5, 9, 4, 1]: no layer does.
 @pytest.mark.parametrize("dims", [[5, 9, 4, 1], [30, 9, 31, 1]])
-@pytest.mark.parametrize(("lambd", "keep_prob"), [(0.0, 1.0), (0.3, 1.0), (0.0, 0.7)])
-def test_blocked_gradient_equals_the_plain_one_to_rounding(lambd, keep_prob, dims, monkeypatch):
+@pytest.mark.parametrize(("lambd", "keep_prob"),
+                         [(0.0, 1.0), (0.3, 1.0), (0.0, 0.7), (0.0, (0.7, 1.0))])
+def test_blocked_gradient_equals_the_reference_to_rounding(lambd, keep_prob, dims, monkeypatch):
     monkeypatch.setattr(backprop, "BLOCK_ELEMENTS", max(dims[1:]) * 1000)  # ~1000 columns a block
     m = backprop.BLOCK_MIN_EXAMPLES + 1001  # 10 blocks of 919-920 columns
     X, Y = _data(dims[0], m, seed=1)
@@ -67,8 +46,8 @@ def test_blocked_gradient_equals_the_plain_one_to_rounding(lambd, keep_prob, dim
     ws = backprop.workspace(net.layer_dims, X, Y, np.float64)
     assert isinstance(ws, backprop.BlockedWorkspace) and len(ws.bounds) == 10
     cost, grads = net.cost_and_grads(X, Y, rng=np.random.default_rng(9))
-    ref_cost, ref = plain_cost_and_grads(net.params, X, Y, lambd, keep_prob,
-                                         np.random.default_rng(9))
+    ref_cost, ref = reference_cost_and_grads(net.params, X, Y, lambd, keep_prob,
+                                             np.random.default_rng(9))
     assert cost == pytest.approx(ref_cost, rel=1e-13)
     for name in net.params:
         np.testing.assert_allclose(grads[name], ref[name], rtol=1e-11, atol=1e-16,
@@ -180,7 +159,7 @@ def test_threads_share_the_blocks_and_change_no_bits(monkeypatch):
         assert results[threads][0] == results[1][0]
         for name, g in results[1][1].items():
             np.testing.assert_array_equal(results[threads][1][name], g, err_msg=name)
-    ref_cost, ref = plain_cost_and_grads(net.params, X, Y, 0.2, 0.9, np.random.default_rng(3))
+    ref_cost, ref = reference_cost_and_grads(net.params, X, Y, 0.2, 0.9, np.random.default_rng(3))
     assert results[2][0] == pytest.approx(ref_cost, rel=1e-13)
     for name in ref:
         np.testing.assert_allclose(results[2][1][name], ref[name], rtol=1e-11, atol=1e-16)
