@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from initreg.gradcheck import gradient_check, model_objective
-from initreg.nn import DivergenceError, Network, backprop, train
+from initreg.nn import DivergenceError, Network, blocked, train
 from initreg.nn.layers import reference_cost_and_grads
+from initreg.nn.network import workspace
 
 
 def _data(n_x, m, seed=0):
@@ -39,12 +40,12 @@ def test_small_batches_give_the_references_bits(lambd, keep_prob, masks):
 @pytest.mark.parametrize(("lambd", "keep_prob"),
                          [(0.0, 1.0), (0.3, 1.0), (0.0, 0.7), (0.0, (0.7, 1.0))])
 def test_blocked_gradient_equals_the_reference_to_rounding(lambd, keep_prob, dims, monkeypatch):
-    monkeypatch.setattr(backprop, "BLOCK_ELEMENTS", max(dims[1:]) * 1000)  # ~1000 columns a block
-    m = backprop.BLOCK_MIN_EXAMPLES + 1001  # 10 blocks of 919-920 columns
+    monkeypatch.setattr(blocked, "BLOCK_ELEMENTS", max(dims[1:]) * 1000)  # ~1000 columns a block
+    m = blocked.BLOCK_MIN_EXAMPLES + 1001  # 10 blocks of 919-920 columns
     X, Y = _data(dims[0], m, seed=1)
     net = Network(dims, lambd=lambd, keep_prob=keep_prob, seed=3)
-    ws = backprop.workspace(net.layer_dims, X, Y, np.float64)
-    assert isinstance(ws, backprop.BlockedWorkspace) and len(ws.bounds) == 10
+    ws = workspace(net.layer_dims, X, Y, np.float64)
+    assert isinstance(ws, blocked.BlockedWorkspace) and len(ws.bounds) == 10
     cost, grads = net.cost_and_grads(X, Y, rng=np.random.default_rng(9))
     ref_cost, ref = reference_cost_and_grads(net.params, X, Y, lambd, keep_prob,
                                              np.random.default_rng(9))
@@ -55,7 +56,7 @@ def test_blocked_gradient_equals_the_reference_to_rounding(lambd, keep_prob, dim
 
 
 def test_blocked_gradient_is_deterministic_and_needs_no_cost():
-    X, Y = _data(4, 3 * backprop.BLOCK_MIN_EXAMPLES, seed=4)
+    X, Y = _data(4, 3 * blocked.BLOCK_MIN_EXAMPLES, seed=4)
     net = Network([4, 16, 1], seed=0)
     c1, g1 = net.cost_and_grads(X, Y)
     c2, g2 = net.cost_and_grads(X, Y)
@@ -114,7 +115,7 @@ def test_float32_training_is_close_to_float64():
 
 
 def test_float32_blocked_gradient_is_close_to_float64():
-    X, Y = _data(4, backprop.BLOCK_MIN_EXAMPLES + 500, seed=8)
+    X, Y = _data(4, blocked.BLOCK_MIN_EXAMPLES + 500, seed=8)
     g64 = Network([4, 8, 1], seed=1).cost_and_grads(X, Y)[1]
     g32 = Network([4, 8, 1], seed=1, dtype="float32").cost_and_grads(X, Y)[1]
     for name in g64:
@@ -147,13 +148,13 @@ def test_data_of_the_wrong_shape_is_refused_in_one_line():
 
 
 def test_threads_share_the_blocks_and_change_no_bits(monkeypatch):
-    monkeypatch.setattr(backprop, "BLOCK_ELEMENTS", 16 * 700)  # 17 blocks, 8 groups
-    X, Y = _data(6, backprop.BLOCK_MIN_EXAMPLES + 3000, seed=10)
+    monkeypatch.setattr(blocked, "BLOCK_ELEMENTS", 16 * 700)  # 17 blocks, 8 groups
+    X, Y = _data(6, blocked.BLOCK_MIN_EXAMPLES + 3000, seed=10)
     results = {}
     for threads in (1, 2, 3):
         net = Network([6, 16, 5, 1], lambd=0.2, keep_prob=0.9, seed=4, threads=threads)
-        ws = backprop.workspace(net.layer_dims, X, Y, np.float64, threads)
-        assert len(ws.buffers) == threads and len(ws.groups) == backprop.GROUPS
+        ws = workspace(net.layer_dims, X, Y, np.float64, threads)
+        assert len(ws.buffers) == threads and len(ws.groups) == blocked.GROUPS
         results[threads] = net.cost_and_grads(X, Y, rng=np.random.default_rng(3))
     for threads in (2, 3):
         assert results[threads][0] == results[1][0]
@@ -172,7 +173,7 @@ def test_the_blas_gets_its_threads_back_after_a_threaded_step():
         return sorted(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
 
     before = blas_threads()
-    X, Y = _data(3, backprop.BLOCK_MIN_EXAMPLES + 10, seed=11)
+    X, Y = _data(3, blocked.BLOCK_MIN_EXAMPLES + 10, seed=11)
     Network([3, 4, 1], threads=2).cost_and_grads(X, Y)
     assert blas_threads() == before
 
