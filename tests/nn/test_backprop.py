@@ -1,10 +1,12 @@
 """The buffer-reusing, blocked backprop against the reference built from layers.py's pairs."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
 from initreg.gradcheck import gradient_check, model_objective
-from initreg.nn import DivergenceError, Network, blocked, train
+from initreg.nn import DivergenceError, Network, backprop, blocked, train
 from initreg.nn.layers import reference_cost_and_grads
 from initreg.nn.network import workspace
 
@@ -28,6 +30,19 @@ def test_small_batches_give_the_references_bits(lambd, keep_prob, masks):
     net = Network([3, 20, 3, 1], lambd=lambd, keep_prob=keep_prob, seed=2)
     cost, grads = net.cost_and_grads(X, Y, rng=MASK_RNGS[masks]())
     ref_cost, ref = reference_cost_and_grads(net.params, X, Y, lambd, keep_prob,
+                                             MASK_RNGS[masks]())
+    assert cost == ref_cost
+    for name in net.params:
+        np.testing.assert_array_equal(grads[name], ref[name], err_msg=name)
+
+
+@pytest.mark.parametrize("masks", MASK_RNGS)
+def test_masks_drawn_a_few_rows_at_a_time_are_the_references(masks, monkeypatch):
+    monkeypatch.setattr(backprop, "MASK_DRAW_ELEMENTS", 500)  # 2 rows of 211 per draw, then 1
+    X, Y = _data(3, 211)
+    net = Network([3, 5, 7, 1], keep_prob=(0.5, 0.8), seed=2)
+    cost, grads = net.cost_and_grads(X, Y, rng=MASK_RNGS[masks]())
+    ref_cost, ref = reference_cost_and_grads(net.params, X, Y, 0.0, (0.5, 0.8),
                                              MASK_RNGS[masks]())
     assert cost == ref_cost
     for name in net.params:
@@ -193,3 +208,28 @@ def test_an_error_in_a_worker_thread_reaches_the_caller():
 def test_bad_thread_counts_are_refused_in_one_line(threads):
     with pytest.raises(ValueError, match=r"threads=.* is not allowed; allowed: an integer >= 1"):
         Network([2, 3, 1], threads=threads)
+
+
+@pytest.mark.parametrize("path", ["exact", "blocked"])
+def test_a_step_allocates_no_array_the_size_of_the_batch(path, monkeypatch):
+    # A (1, m) row of a block is 512 KiB here; NumPy's own ufunc scratch is 8192 elements (64 KiB)
+    # per operand and thread, so a temporary of any per-example quantity would pass the bound.
+    if path == "exact":
+        monkeypatch.setattr(blocked, "BLOCK_MIN_EXAMPLES", 1 << 20)
+    m = 1 << 16 if path == "exact" else 3 << 16  # blocked: 3 blocks of 65536 columns
+    X, Y = _data(3, m, seed=12)
+    net = Network([3, 16, 8, 1], lambd=0.1, keep_prob=(0.8, 0.9), seed=0, threads=2)
+    rng = np.random.default_rng(0)
+    step = net.step_fn(X, Y)
+    assert isinstance(workspace(net.layer_dims, X, Y, np.float64), blocked.BlockedWorkspace) == (
+        path == "blocked")
+    step(rng, True)  # the first step may make its buffers
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        step(rng, True)
+        step(rng, False)
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    assert peak < 256 << 10

@@ -6,7 +6,10 @@ course's arithmetic operation for operation, so they give the bits of
 ``A * D / keep_prob``, ``dZ_L = (1/m)(sigmoid(Z_L) - Y)``, ``dW = dZ A_prev^T``, ``db = sum(dZ)``,
 ``dZ = dA * (A > 0)``. What changes is where the numbers live and what is not computed:
 
-- every temporary is a preallocated buffer written with ``out=`` (no allocation per iteration);
+- every temporary is a preallocated buffer written with ``out=``: after the first step, a step
+  allocates no array (NumPy's own few-KiB ufunc scratch aside), except that a ``RandomState``
+  cannot draw dropout's random numbers into a buffer (the course convention's, which is made
+  anew every iteration anyway);
 - ``dA_0`` (the input's gradient) is never computed, and the cost only when asked for;
 - the dropout backward reuses the ReLU mask: after dropout ``A > 0`` exactly where the unit was
   active *and* kept, so ``(dA * D / kp) * (A > 0) == (dA / kp) * (A > 0)`` (a 0/1 factor is exact);
@@ -19,12 +22,14 @@ Large batches run in column blocks (``initreg.nn.blocked``), with this module's 
 
 import numpy as np
 
+MASK_DRAW_ELEMENTS = 1 << 18  # dropout's random numbers are drawn this many at a time
+
 
 def gradients(ws, weights, biases, lambd: float, keep_prob, rng, grads, need_cost: bool = True):
     """Fill ``grads`` (``W1, b1, ...`` arrays, overwritten) with the gradient over ws's data.
 
-    weights/biases: lists indexed 1..L (index 0 unused). Returns the cost (cross-entropy + L2), or
-    None when ``need_cost`` is False.
+    ws: a ``Workspace`` or a ``blocked.BlockedWorkspace``. weights/biases: lists indexed 1..L
+    (index 0 unused). Returns the cost (cross-entropy + L2), or None when ``need_cost`` is False.
     """
     dropout = rng is not None and any(kp < 1.0 for kp in keep_prob)
     loss = ws.run(weights, biases, keep_prob if dropout else None, rng, grads, need_cost)
@@ -32,13 +37,21 @@ def gradients(ws, weights, biases, lambd: float, keep_prob, rng, grads, need_cos
     if lambd:
         scale = lambd / m
         for l in range(1, len(weights)):  # noqa: E741
-            grads[f"W{l}"] += scale * weights[l]
+            dW = grads[f"W{l}"]
+            np.add(dW, np.multiply(scale, weights[l], out=ws.l2[l]), out=dW)
     if not need_cost:
         return None
     cost = loss / m
     if lambd:
-        cost += lambd / (2 * m) * sum(np.sum(np.square(W)) for W in weights[1:])
+        cost += lambd / (2 * m) * sum(np.sum(np.square(W, out=buf))
+                                      for W, buf in zip(weights[1:], ws.l2[1:], strict=True))
     return float(cost)
+
+
+def l2_buffers(dims, dtype) -> list:
+    """Scratch for the L2 terms of ``gradients``: ``[None, (n_1, n_0), ..., (n_L, n_{L-1})]``."""
+    pairs = zip(dims[:-1], dims[1:], strict=True)
+    return [None] + [np.empty((n, n_prev), dtype) for n_prev, n in pairs]
 
 
 def forward(weights, biases, X: np.ndarray) -> np.ndarray:
@@ -62,20 +75,28 @@ def _sigmoid_in_place(Z: np.ndarray) -> np.ndarray:
     return np.divide(1.0, Z, out=Z)
 
 
-def _loss_sum(Z: np.ndarray, Y: np.ndarray, out: np.ndarray):
-    """Sum over columns of softplus(z) - y z (see ``layers.cross_entropy_from_logits``)."""
-    tmp = np.abs(Z)
+def _loss_sum(Z: np.ndarray, Y: np.ndarray, buf: np.ndarray):
+    """Sum over columns of softplus(z) - y z (see ``layers.cross_entropy_from_logits``).
+
+    Z, Y: (1, m); buf: (2, m) scratch.
+    """
+    out, tmp = buf[0:1], buf[1:2]
+    np.multiply(Y, Z, out=tmp)
+    np.maximum(Z, 0.0, out=out)
+    np.subtract(out, tmp, out=out)
+    np.abs(Z, out=tmp)
     np.negative(tmp, out=tmp)
     np.exp(tmp, out=tmp)
     np.log1p(tmp, out=tmp)
-    np.maximum(Z, 0.0, out=out)
-    np.subtract(out, Y * Z, out=out)
     np.add(out, tmp, out=out)
     return out.sum()
 
 
 def output_delta(ZL: np.ndarray, Y: np.ndarray, inv_m: float, loss_buf, need_cost: bool):
-    """(loss sum or 0, dZ_L) with dZ_L = (1/m)(sigmoid(Z_L) - Y) written over Z_L."""
+    """(loss sum or 0, dZ_L) with dZ_L = (1/m)(sigmoid(Z_L) - Y) written over Z_L.
+
+    ZL, Y: (1, m); loss_buf: (2, m) scratch for the loss.
+    """
     loss = _loss_sum(ZL, Y, loss_buf) if need_cost else 0.0
     dZ = _sigmoid_in_place(ZL)
     np.subtract(dZ, Y, out=dZ)
@@ -88,6 +109,48 @@ def back_through(W: np.ndarray, dZ: np.ndarray, out: np.ndarray) -> np.ndarray:
     if W.shape[0] == 1:
         return np.multiply(W.T, dZ, out=out)
     return np.matmul(W.T, dZ, out=out)
+
+
+class DropoutMasks:
+    """The dropout masks of every hidden layer for m columns, in buffers reused by every step.
+
+    ``draw`` takes its numbers from ``rng.random`` in the order of ``layers.dropout_forward``
+    (hidden layer 1 first, each row-major), so the blocked path draws the exact path's masks.
+    A Generator draws them into a reused buffer, ``MASK_DRAW_ELEMENTS`` at a time; a RandomState
+    cannot, and draws new arrays of that size.
+    """
+
+    def __init__(self, dims, m: int):
+        self.dims, self.m = list(dims), m
+        self.rows = max(1, MASK_DRAW_ELEMENTS // m)  # mask rows per draw
+        self.masks: dict[int, np.ndarray] = {}  # l -> D_l, made at the first draw for layer l
+        self.numbers = None  # a Generator's (rows, m) draws, made at its first draw
+
+    def draw(self, keep_prob, rng) -> list:
+        """``[None, D_1, ..., D_{L-1}]``: ``D_l`` (n_l, m) bool, True where a unit is kept, or
+        None where keep_prob is 1. keep_prob: one value per hidden layer. The same arrays are
+        overwritten by the next draw."""
+        masks = [None]
+        for l, kp in enumerate(keep_prob, start=1):  # noqa: E741
+            if kp >= 1.0:
+                masks.append(None)
+                continue
+            n = self.dims[l]
+            if l not in self.masks:
+                self.masks[l] = np.empty((n, self.m), bool)
+            D = self.masks[l]
+            for r in range(0, n, self.rows):
+                np.less(self._uniform(rng, min(self.rows, n - r)), kp, out=D[r:r + self.rows])
+            masks.append(D)
+        return masks
+
+    def _uniform(self, rng, rows: int) -> np.ndarray:
+        """The next ``rows x m`` numbers of ``rng.random``, row-major."""
+        if not isinstance(rng, np.random.Generator):
+            return rng.random((rows, self.m))
+        if self.numbers is None:
+            self.numbers = np.empty((self.rows, self.m))
+        return rng.random(out=self.numbers[:rows])
 
 
 class Workspace:
@@ -105,20 +168,22 @@ class Workspace:
         self.A = [X] + [np.empty((n, m), dtype) for n in layer_dims[1:]]
         self.dA = [None] + [np.empty((n, m), dtype) for n in layer_dims[1:L]]
         self.active = [None] + [np.empty((n, m), bool) for n in layer_dims[1:L]]
-        self.loss = np.empty((1, m), dtype)
+        self.loss = np.empty((2, m), dtype)
+        self.dropout = DropoutMasks(layer_dims, m)
+        self.l2 = l2_buffers(layer_dims, dtype)
 
     def run(self, weights, biases, keep_prob, rng, grads, need_cost):
         """Forward and backward over the whole batch; returns the loss sum (0 without cost)."""
         L = len(self.dims) - 1
         A, dA, active = self.A, self.dA, self.active
+        masks = self.dropout.draw(keep_prob, rng) if keep_prob is not None else None
         for l in range(1, L):  # noqa: E741
             Z = np.matmul(weights[l], A[l - 1], out=A[l])
             np.add(Z, biases[l], out=Z)
             np.maximum(0.0, Z, out=Z)
-            if keep_prob is not None and keep_prob[l - 1] < 1.0:
-                kp = keep_prob[l - 1]
-                np.multiply(Z, rng.random(Z.shape) < kp, out=Z)
-                np.divide(Z, kp, out=Z)
+            if masks is not None and masks[l] is not None:
+                np.multiply(Z, masks[l], out=Z)
+                np.divide(Z, keep_prob[l - 1], out=Z)
         ZL = np.matmul(weights[L], A[L - 1], out=A[L])
         np.add(ZL, biases[L], out=ZL)
         loss, dZ = output_delta(ZL, self.Y, 1.0 / self.m, self.loss, need_cost)
@@ -128,7 +193,7 @@ class Workspace:
             if l == 1:
                 break
             dZ = back_through(weights[l], dZ, dA[l - 1])
-            if keep_prob is not None and keep_prob[l - 2] < 1.0:
+            if masks is not None and masks[l - 1] is not None:
                 np.divide(dZ, keep_prob[l - 2], out=dZ)
             np.multiply(dZ, np.greater(A[l - 1], 0.0, out=active[l - 1]), out=dZ)
         return loss

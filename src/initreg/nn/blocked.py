@@ -18,13 +18,12 @@ first, in the unblocked order, so they are the masks the small-batch path would 
 
 import numpy as np
 
-from initreg.nn.backprop import back_through, output_delta
+from initreg.nn.backprop import DropoutMasks, back_through, l2_buffers, output_delta
 from initreg.nn.threads import StepThreads
 
 BLOCK_MIN_EXAMPLES = 8192  # up to this many examples, no blocks: backprop.Workspace, the exact path
 BLOCK_ELEMENTS = 1 << 20  # activations of the widest layer per block (8 MiB of float64)
 GROUPS = 8  # blocks are summed in this many groups, so threads (up to 8) change no bits
-MASK_DRAW_ELEMENTS = 1 << 18  # dropout masks are drawn this many numbers at a time
 
 
 def _pairs(seq):
@@ -46,7 +45,8 @@ class _BlockBuffers:
         self.ZL = np.empty((1, width), dtype)
         self.dA = [None] + [np.empty((n, width), dtype) for n in dims[1:L]]
         self.active = [None] + [np.empty((n, width), bool) for n in dims[1:L]]
-        self.loss = np.empty((1, width), dtype)
+        self.loss = np.empty((2, width), dtype)
+        self.db = [None] + [np.empty((n, 1), dtype) for n in dims[1:]]  # a block's db
         self.tmp = [None] + [np.empty((dims[l], rows[l - 1]), dtype)
                              for l in range(1, L + 1)]  # noqa: E741
 
@@ -93,22 +93,8 @@ class BlockedWorkspace:
         self.db_sum = [None] + [np.empty((n, 1), dtype) for n in dims[1:]]
         self.loss_parts = np.zeros(n_blocks)
         self.folded = [None] + [self.rows[l - 1] > dims[l - 1] for l in range(1, L + 1)]  # noqa: E741
-
-    def _draw_masks(self, keep_prob, rng):
-        """The dropout masks of every hidden layer for the whole batch, in the unblocked order."""
-        masks = [None]
-        m = self.m
-        for l, kp in enumerate(keep_prob, start=1):  # noqa: E741
-            if kp >= 1.0:
-                masks.append(None)
-                continue
-            n = self.dims[l]
-            D = np.empty((n, m), bool)
-            rows = max(1, MASK_DRAW_ELEMENTS // m)
-            for r in range(0, n, rows):  # row-major draws: the stream of rng.random((n, m))
-                np.less(rng.random((min(rows, n - r), m)), kp, out=D[r:r + rows])
-            masks.append(D)
-        return masks
+        self.dropout = DropoutMasks(dims, m)  # drawn for the whole batch, in the unblocked order
+        self.l2 = l2_buffers(dims, dtype)
 
     def run(self, weights, biases, keep_prob, rng, grads, need_cost):
         """Forward and backward over every block; returns the loss sum (0 without cost)."""
@@ -117,7 +103,7 @@ class BlockedWorkspace:
             self.Wb[l][:, :dims[l - 1]] = weights[l]
             if self.folded[l]:
                 self.Wb[l][:, dims[l - 1]:dims[l - 1] + 1] = biases[l]
-        masks = self._draw_masks(keep_prob, rng) if keep_prob is not None else None
+        masks = self.dropout.draw(keep_prob, rng) if keep_prob is not None else None
         n_threads = len(self.buffers)
 
         def work(t: int) -> None:
@@ -169,7 +155,8 @@ class BlockedWorkspace:
                     if first:
                         np.sum(dZ, axis=1, keepdims=True, out=db[l])
                     else:
-                        db[l] += dZ.sum(axis=1, keepdims=True)
+                        np.add(db[l], np.sum(dZ, axis=1, keepdims=True, out=buf.db[l]),
+                               out=db[l])
                 if l == 1:
                     break
                 n = dims[l - 1]
