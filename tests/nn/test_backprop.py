@@ -4,11 +4,13 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info
 
 from initreg.gradcheck import gradient_check, model_objective
 from initreg.nn import DivergenceError, Network, backprop, blocked, train
 from initreg.nn.layers import reference_cost_and_grads
 from initreg.nn.network import workspace
+from initreg.nn.threads import StepThreads
 
 
 def _data(n_x, m, seed=0):
@@ -182,8 +184,6 @@ def test_threads_share_the_blocks_and_change_no_bits(monkeypatch):
 
 
 def test_the_blas_gets_its_threads_back_after_a_threaded_step():
-    from threadpoolctl import threadpool_info
-
     def blas_threads():
         return sorted(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
 
@@ -194,8 +194,6 @@ def test_the_blas_gets_its_threads_back_after_a_threaded_step():
 
 
 def test_an_error_in_a_worker_thread_reaches_the_caller():
-    from initreg.nn.threads import StepThreads
-
     def fn(t):
         if t == 1:
             raise FloatingPointError("in thread 1")
