@@ -103,3 +103,28 @@ def test_the_reference_refuses_a_keep_prob_per_layer_of_the_wrong_length():
                                          r"or one per hidden layer \(2\)"):
         layers.reference_cost_and_grads(params, np.ones((2, 4)), np.ones((1, 4)),
                                         keep_prob=[0.5])
+
+
+def test_the_reference_matches_pytorch_autograd_in_float64():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(3, 9))
+    Y = (rng.random((1, 9)) > 0.5).astype(float)
+    params = initialize([3, 6, 4, 1], "he", np.random.default_rng(4))
+    lambd, keep = 0.3, (0.7, 1.0)
+    cost, grads = layers.reference_cost_and_grads(params, X, Y, lambd, keep,
+                                                  np.random.default_rng(5))
+
+    draws = np.random.default_rng(5)  # the masks: layer 1's, from the same stream
+    D1 = torch.from_numpy(draws.random((6, 9)) < 0.7)
+    p = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    A1 = torch.relu(p["W1"] @ torch.from_numpy(X) + p["b1"]) * D1 / 0.7
+    A2 = torch.relu(p["W2"] @ A1 + p["b2"])
+    Z3 = p["W3"] @ A2 + p["b3"]
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(Z3, torch.from_numpy(Y))
+    loss = loss + lambd / (2 * 9) * sum((p[f"W{l}"] ** 2).sum() for l in (1, 2, 3))  # noqa: E741
+    loss.backward()
+    assert cost == pytest.approx(loss.item(), rel=1e-13)
+    for name, t in p.items():
+        np.testing.assert_allclose(grads[name], t.grad.numpy(), rtol=1e-12, atol=1e-15,
+                                   err_msg=name)
