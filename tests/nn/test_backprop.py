@@ -4,7 +4,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_info
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from initreg.gradcheck import gradient_check, model_objective
 from initreg.nn import DivergenceError, Network, backprop, blocked, train
@@ -181,6 +181,19 @@ def test_threads_share_the_blocks_and_change_no_bits(monkeypatch):
     assert results[2][0] == pytest.approx(ref_cost, rel=1e-13)
     for name in ref:
         np.testing.assert_allclose(results[2][1][name], ref[name], rtol=1e-11, atol=1e-16)
+
+
+def test_one_thread_holds_the_blas_to_one_thread_too_so_no_count_changes_a_bit(monkeypatch):
+    # Products this wide run on several BLAS threads when allowed, which changes their bits.
+    monkeypatch.setattr(blocked, "BLOCK_ELEMENTS", 64 * 3000)  # 3 blocks of 3000 columns
+    X, Y = _data(8, 9000, seed=13)
+    grads = {}
+    with threadpool_limits(limits=2, user_api="blas"):  # the BLAS as it runs on 2 cores
+        for threads in (1, 2):
+            net = Network([8, 64, 32, 1], seed=0, threads=threads)
+            grads[threads] = net.cost_and_grads(X, Y)[1]
+    for name, g in grads[1].items():
+        np.testing.assert_array_equal(grads[2][name], g, err_msg=name)
 
 
 def test_the_blas_gets_its_threads_back_after_a_threaded_step():

@@ -89,8 +89,9 @@ class Network:
         threads: threads sharing a large batch's column blocks (more than
             ``blocked.BLOCK_MIN_EXAMPLES`` examples; smaller batches run on the calling
             thread): None, the default, uses as many as the BLAS does (``OPENBLAS_NUM_THREADS``,
-            else the cores), holding the BLAS to one thread meanwhile; the gradient is the same
-            bits for any count up to 8 (see ``initreg.nn.threads``).
+            else the cores); the BLAS is held to one thread meanwhile, for every count, 1
+            included, so that the gradient is the same bits for any count up to 8 (see
+            ``initreg.nn.threads``).
     """
 
     def __init__(
