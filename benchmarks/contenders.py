@@ -9,7 +9,10 @@ float64, examples as columns, plain batch gradient descent, starting from the sa
 - ``jax_steps``: JAX, the whole loop jitted (``lax.fori_loop`` over ``value_and_grad`` steps).
 
 Each ``make_*`` returns ``run(iterations) -> params`` (a dict like initreg's ``W1, b1, ...``) so
-the benchmark can time it and the tests can check that it computes what initreg computes.
+the benchmark can time it and the tests can check that it computes what initreg computes: both
+are compared with gradient descent on ``initreg.nn.layers.reference_cost_and_grads`` (the hand
+loop and initreg to the bit, PyTorch and JAX to rounding). ``hand_loop`` stays written out, not
+built on the reference, so that it times the course's lean loop.
 """
 
 import numpy as np

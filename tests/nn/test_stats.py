@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from initreg.nn import Network, initialize
+from initreg.nn import Network, initialize, train
 from initreg.nn.stats import (
     GradRecorder,
     activation_stats,
@@ -101,14 +101,12 @@ def test_grad_recorder_keeps_the_gradients_of_the_last_call():
 
 
 def test_training_through_the_recorder_takes_the_fast_step_and_changes_no_bits():
-    from initreg.nn import train
-
     X = np.random.default_rng(1).standard_normal((2, 60))
     Y = (X[:1] * X[1:] > 0).astype(float)
     direct, watched = (Network([2, 6, 3, 1], init="he", seed=2, lambd=0.1, keep_prob=0.9)
                        for _ in range(2))
     rec = GradRecorder(watched)
-    assert rec._trainer(X, Y) is not None  # the buffer-reusing step, not cost_and_grads
+    assert rec.step_fn(X, Y) is not None  # the buffer-reusing step, not cost_and_grads
     seen = {}
 
     def on_log(i, cost, _model):  # the gradients this iteration's update is about to use

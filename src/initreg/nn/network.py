@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from initreg.nn import backprop, layers
+from initreg.nn import backprop, blocked, layers
 from initreg.nn.init import check_scheme, initialize
 from initreg.nn.rng import Rng, weight_rng
 from initreg.nn.threads import check_threads
@@ -48,6 +48,27 @@ def _check_dtype(dtype) -> np.dtype:
     return np.dtype(name)
 
 
+def _check_data(layer_dims, X: np.ndarray, Y: np.ndarray, dtype):
+    """X and Y as ``dtype`` arrays, or a one-line ValueError naming the wrong shape."""
+    X = np.asarray(X, dtype=dtype)
+    Y = np.asarray(Y, dtype=dtype)
+    if X.ndim != 2 or X.shape[0] != layer_dims[0]:
+        raise ValueError(f"X has shape {X.shape}; allowed: ({layer_dims[0]}, m)")
+    if Y.shape != (1, X.shape[1]):
+        raise ValueError(f"Y has shape {Y.shape}; allowed: (1, {X.shape[1]}), like X's columns")
+    return X, Y
+
+
+def workspace(layer_dims, X: np.ndarray, Y: np.ndarray, dtype, threads: int | None = None):
+    """The buffers ``backprop.gradients`` works in over ``(X, Y)``: a ``backprop.Workspace`` up to
+    ``blocked.BLOCK_MIN_EXAMPLES`` examples, else a ``blocked.BlockedWorkspace`` whose blocks
+    ``threads`` threads share. X: (n_x, m); Y: (1, m)."""
+    X, Y = _check_data(layer_dims, X, Y, np.dtype(dtype))
+    if X.shape[1] <= blocked.BLOCK_MIN_EXAMPLES:
+        return backprop.Workspace(layer_dims, X, Y)
+    return blocked.BlockedWorkspace(layer_dims, X, Y, threads)
+
+
 class Network:
     """A fully connected binary classifier with L2 and inverted dropout; examples are columns.
 
@@ -66,10 +87,11 @@ class Network:
             float32 trains about twice as fast on large data with results close to float64's;
             the weights are drawn in float64 and rounded, and gradient checking refuses it.
         threads: threads sharing a large batch's column blocks (more than
-            ``backprop.BLOCK_MIN_EXAMPLES`` examples; smaller batches run on the calling
+            ``blocked.BLOCK_MIN_EXAMPLES`` examples; smaller batches run on the calling
             thread): None, the default, uses as many as the BLAS does (``OPENBLAS_NUM_THREADS``,
-            else the cores), holding the BLAS to one thread meanwhile; the gradient is the same
-            bits for any count up to 8 (see ``initreg.nn.threads``).
+            else the cores); the BLAS is held to one thread meanwhile, for every count, 1
+            included, so that the gradient is the same bits for any count up to 8 (see
+            ``initreg.nn.threads``).
     """
 
     def __init__(
@@ -122,21 +144,21 @@ class Network:
         X: (n_x, m); Y: (1, m) in {0, 1}. Dropout applies when some keep_prob < 1 and an ``rng``
         is given; the same masks are used in the backward pass. The gradients are new arrays.
         """
-        ws = backprop.workspace(self.layer_dims, X, Y, self.dtype, self.threads)
+        ws = workspace(self.layer_dims, X, Y, self.dtype, self.threads)
         grads = {k: np.empty_like(v) for k, v in self.params.items()}
         cost = self._gradients(ws, rng, grads, need_cost=True)
         return cost, grads
 
-    def _trainer(self, X: np.ndarray, Y: np.ndarray):
+    def step_fn(self, X: np.ndarray, Y: np.ndarray):
         """``step(rng, need_cost) -> (cost or None, grads)`` over buffers reused by every call.
 
-        ``train`` uses it instead of ``cost_and_grads`` (same numbers, no allocation, no cost
-        on iterations that do not need it); None when a subclass overrides ``cost_and_grads``,
-        so that training goes through the override.
+        The step protocol of ``initreg.nn.train``: the numbers of ``cost_and_grads``, without a
+        new array per call and without the cost when ``need_cost`` is False. None when a
+        subclass overrides ``cost_and_grads``, so that training goes through the override.
         """
         if type(self).cost_and_grads is not Network.cost_and_grads:
             return None
-        ws = backprop.workspace(self.layer_dims, X, Y, self.dtype, self.threads)
+        ws = workspace(self.layer_dims, X, Y, self.dtype, self.threads)
         grads = {k: np.empty_like(v) for k, v in self.params.items()}
 
         def step(rng: Rng | None, need_cost: bool):

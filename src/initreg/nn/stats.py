@@ -122,10 +122,10 @@ class GradRecorder:
         cost, self.grads = self.model.cost_and_grads(X, Y, rng=rng)
         return cost, self.grads
 
-    def _trainer(self, X, Y):
-        """The model's buffer-reusing step (``Network._trainer``), recording its gradients; None
-        when the model has none, so ``train`` falls back to ``cost_and_grads``."""
-        make = getattr(self.model, "_trainer", None)
+    def step_fn(self, X, Y):
+        """The model's ``step_fn`` (the step protocol of ``initreg.nn.train``), recording its
+        gradients; None when the model has none, so ``train`` falls back to ``cost_and_grads``."""
+        make = getattr(self.model, "step_fn", None)
         step = make(X, Y) if make is not None else None
         if step is None:
             return None
