@@ -18,6 +18,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, read_write
 
 from initreg.gradcheck import MAX_ATTEMPTS, MAX_DIRECTIONS, MODES
 from initreg.nn.init import SCHEMES
+from initreg.nn.network import ENGINES
 from initreg.nn.rng import CONVENTIONS
 
 DIAGNOSIS_METRICS = ("error", "f1")
@@ -88,6 +89,8 @@ def validate(cfg, n_features: int | None = None, n_examples: int | None = None) 
         _fail("train.log_every", cfg.train.log_every, "an integer >= 1")
     if not cfg.train.divergence_factor > 1:
         _fail("train.divergence_factor", cfg.train.divergence_factor, "a number > 1")
+    if cfg.train.engine not in ENGINES:
+        _fail("train.engine", cfg.train.engine, " or ".join(ENGINES))
     for key in ("seed", "gradcheck.mask_seed"):
         seed = OmegaConf.select(cfg, key)
         if not _is_int(seed) or not 0 <= seed <= SEED_MAX:

@@ -68,6 +68,7 @@ class TrainConf:
     num_iterations: int = MISSING
     log_every: int = MISSING
     divergence_factor: float = MISSING
+    engine: str = MISSING  # compiled (initreg.nn.compiled, where it applies) or numpy
 
 
 @dataclass

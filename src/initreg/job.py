@@ -131,7 +131,8 @@ def gradcheck_gate(cfg: DictConfig, model, ds: Dataset) -> GradcheckResult:
     training batch, the run's L2 and fixed dropout masks, re-checked on other examples, masks
     and directions while the verdict is ``inconclusive`` (a ReLU kink, float64's precision)."""
     g = cfg.gradcheck
-    return gradcheck.gate(model, ds.X_train, ds.Y_train, batch_size=g.batch_size,
+    checked = model.using(cfg.train.engine) if hasattr(model, "using") else model  # what trains
+    return gradcheck.gate(checked, ds.X_train, ds.Y_train, batch_size=g.batch_size,
                           mask_seed=g.mask_seed, epsilon=g.epsilon, threshold=g.threshold,
                           mode=g.mode, directions=g.directions, attempts=g.attempts)
 
@@ -171,7 +172,7 @@ def train_model(cfg: DictConfig, model, ds: Dataset, run,
     rng = mask_rng(cfg.convention, cfg.seed) if cfg.reg.keep_prob < 1 else None
     history = train(recorder, ds.X_train, ds.Y_train, learning_rate=t.learning_rate,
                     num_iterations=t.num_iterations, rng=rng, log_every=t.log_every,
-                    callback=on_log, divergence_factor=t.divergence_factor)
+                    callback=on_log, divergence_factor=t.divergence_factor, engine=t.engine)
     history.layer_stats = kept
     return history
 

@@ -12,8 +12,15 @@ instead of ``cost_and_grads``:
 - ``step_fn`` returns None when the protocol does not apply (a ``Network`` subclass that
   overrides ``cost_and_grads``), and ``train`` falls back to ``cost_and_grads``.
 
-``Network.step_fn`` implements it over preallocated buffers; ``stats.GradRecorder.step_fn``
-forwards its model's.
+A step MAY also take the update: when it has ``descends = True``, ``step(rng, need_cost,
+learning_rate)`` also subtracts ``learning_rate x grads`` from ``params`` in place, exactly as
+``train`` would (``grads`` then hold the scaled gradient). ``train`` asks for it only on iterations
+that have no log point and no divergence check, so that callbacks and the guard see the same
+parameters as without it. ``step_fn(X, Y, engine=...)`` picks the engine (``train``'s ``engine``,
+passed on when given).
+
+``Network.step_fn`` implements it over preallocated buffers (NumPy, or the compiled engine of
+``initreg.nn.compiled``, which descends); ``stats.GradRecorder.step_fn`` forwards its model's.
 """
 
 import math
@@ -50,6 +57,7 @@ class History:
     iterations: list[int] = field(default_factory=list)
     costs: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    engine: str = "numpy"  # the engine that ran the steps (``compiled`` or ``numpy``)
     layer_stats: dict[str, tuple[int, dict[str, float]]] = field(default_factory=dict)
 
 
@@ -138,6 +146,7 @@ def train(
     log_every: int = 100,
     callback: Callback | None = None,
     divergence_factor: float | None = None,
+    engine: str | None = None,
 ) -> History:
     """Run ``num_iterations`` steps of full-batch gradient descent on ``model.params`` in place.
 
@@ -155,7 +164,9 @@ def train(
 
     A model with a ``step_fn`` (the step protocol in this module's docstring; a ``Network``)
     trains through its step, which skips the cost on the other iterations; any other model
-    through ``cost_and_grads``. Both give the same parameters.
+    through ``cost_and_grads``. Both give the same parameters. ``engine`` (``compiled`` or
+    ``numpy``) is passed to ``step_fn``; None leaves the model's default (a ``Network``'s is
+    ``compiled`` where it applies); ``history.engine`` says which ran.
     """
     if learning_rate <= 0:
         raise ValueError(f"learning_rate={learning_rate!r} is not allowed; allowed: > 0")
@@ -165,8 +176,13 @@ def train(
     start = time.perf_counter()
     params = model.params
     step_fn = getattr(model, "step_fn", None)
-    step = step_fn(X, Y) if step_fn is not None else None
+    if step_fn is None:
+        step = None
+    else:
+        step = step_fn(X, Y) if engine is None else step_fn(X, Y, engine=engine)
     fast = step is not None
+    descends = fast and getattr(step, "descends", False)
+    history.engine = getattr(step, "engine", "numpy")
     if not fast:
         def step(step_rng, need_cost):
             return model.cost_and_grads(X, Y, rng=step_rng)
@@ -174,7 +190,11 @@ def train(
     last = num_iterations - 1
     for i in range(num_iterations):
         log_now = i % log_every == 0 or i == last
-        cost, grads = step(_rng_for(rng, i), log_now or i % GUARD_EVERY == 0)
+        checked = log_now or i % GUARD_EVERY == 0
+        if descends and not checked:  # the step takes the update itself
+            step(_rng_for(rng, i), False, learning_rate)
+            continue
+        cost, grads = step(_rng_for(rng, i), checked)
         # The cost checks whenever there is a cost (cheap); the parameter scan at log points.
         if cost is not None:
             guard.see(i, cost)
