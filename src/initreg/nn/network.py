@@ -198,8 +198,13 @@ class Network:
     def using(self, engine: str):
         """This model seen through ``engine``: ``params`` (the same dict) and
         ``cost_and_grads(X, Y, rng)`` computed by that engine, for a gradient check of the
-        code that trains (``initreg.gradcheck.gate``)."""
-        return EngineView(self, check_engine(engine))
+        code that trains (``initreg.gradcheck.gate``). A subclass that overrides
+        ``cost_and_grads`` trains through its override (``step_fn`` is None then), so the
+        model itself is what is checked."""
+        check_engine(engine)
+        if type(self).cost_and_grads is not Network.cost_and_grads:
+            return self
+        return EngineView(self, engine)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """P(y = 1 | x) for each column of X, shape (1, m); dropout never applies here."""
