@@ -55,6 +55,7 @@ def pipeline_run(client, exp, parent_id, overrides, sizes=True):
                              tags={"config_hash": tracking.config_hash(resolved)})
     run.log_params(tracking.params_of(resolved))
     with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "config.yaml").write_text(OmegaConf.to_yaml(resolved))  # as run_job does
         job._gated_run(cfg, run, model, ds, Path(tmp))
     if sizes and client.get_run(run.run_id).info.status == "FINISHED":
         for split in ("dev", "test"):
@@ -546,3 +547,36 @@ def test_make_report_on_a_poisoned_depth_study_says_so_and_writes_nothing(tmp_pa
     assert "data.loader.\\_target\\_='builtins.open' is not rebuilt" in md
     for text in (md, html):
         assert "<img src=x" not in text and "- &lt;img src=x onerror=alert(1)&gt;: " in md
+
+
+def test_the_depth_study_claims_a_recovery_only_for_a_run_that_learned(tmp_path):
+    from initreg import studies
+
+    client, _, exp, parent_id = new_sweep(tmp_path, "depth_study")
+    for init in ("zeros", "he"):
+        for depth in (2, 5):
+            pipeline_run(client, exp, parent_id, [f"init={init}", "model=mlp",
+                                                  f"model.depth={depth}", "model.width=4"])
+    kids = runs_of(client, parent_id)
+    zeros = [r for r in kids if r.data.params["init.name"] == "zeros"]
+    assert {r.data.tags["diagnosis"] for r in zeros} == {"failed_to_learn"}
+    assert studies.dev_set(kids, client) == studies.DevSet(50, 0.5)  # rebuilt from config.yaml
+    _, md = studies.depth_section(kids, client, folder=tmp_path / "out")
+    assert "above 0.500 (the majority-class share of 50 dev examples)." in md
+    line = next(x for x in md.splitlines() if x.startswith("- zeros: vanished"))
+    assert "recovered" not in line
+    assert "It did not recover: at depth 5 it failed to learn: symmetry not broken." in line
+
+
+def test_the_learning_curve_states_the_uncertainty_of_its_dev_errors(tmp_path):
+    from initreg import studies
+
+    client, _, exp, parent_id = new_sweep(tmp_path, "learning_curve")
+    for fraction in (0.2, 1.0):
+        pipeline_run(client, exp, parent_id, [f"data.train_fraction={fraction}"], sizes=False)
+    kids = runs_of(client, parent_id)
+    assert studies.curve.dev_size(kids, client) == 50  # rebuilt from a stored config.yaml
+    _, md = studies.curve_section(kids, client, folder=tmp_path / "out")
+    line = next(x for x in md.splitlines() if x.startswith("- no regularization: "))
+    assert "Each point is one run scored on 50 dev examples: the dev error is " in line
+    assert "Each point is one run (one seed)." in md
