@@ -5,8 +5,13 @@
 
 The configuration is selected by :func:`initreg.runs.best_run`'s ranking: dev accuracy alone
 (ties: the smaller variance, then the name), so the test accuracy shown as the headline is an
-estimate the choice never saw. Runs are told apart by their init label (``random x0.01`` and
-``random x10`` are two inits). The HTML page is self-contained (CSS inline, PNGs as base64 data
+estimate the choice never saw. Accuracies carry Wilson 95% intervals when the runs log
+``dev_examples`` and ``test_examples`` (otherwise the page says none can be given), and the
+headline names the runs the dev set cannot tell apart from the selected one
+(:func:`initreg.runs.dev_separation`). Gate verdicts are shown with their reason: an
+``inconclusive`` run trained and is listed apart from the gated ones; runs that
+``failed_to_learn`` are grouped by failure mode and left out of the bias/variance figure. Runs
+are told apart by their init label (``random x0.01`` and ``random x10`` are two inits). The HTML page is self-contained (CSS inline, PNGs as base64 data
 URIs); the Markdown summary links the same PNGs, which are written beside it. Every text a run
 brings (names, params, tags, messages) is escaped in both (:mod:`initreg.pages`).
 """
