@@ -331,7 +331,7 @@ def test_the_command_writes_reports_under_the_sweep_id(sweep, tmp_path, capsys):
     out = capsys.readouterr().out
     assert (tmp_path / parent_id / "report.html").exists()
     assert (tmp_path / parent_id / "report.md").exists()
-    assert "Selected: init=" in out
+    assert "Selected: init=" in out and "On dev (50 examples) the selected run " in out
     assert REPORT_CLI.main(["--uri", uri, "--out", str(tmp_path), "--sweep", parent_id]) == 0
 
 

@@ -11,9 +11,10 @@ headline names the runs the dev set cannot tell apart from the selected one
 (:func:`initreg.runs.dev_separation`). Gate verdicts are shown with their reason: an
 ``inconclusive`` run trained and is listed apart from the gated ones; runs that
 ``failed_to_learn`` are grouped by failure mode and left out of the bias/variance figure. Runs
-are told apart by their init label (``random x0.01`` and ``random x10`` are two inits). The HTML page is self-contained (CSS inline, PNGs as base64 data
-URIs); the Markdown summary links the same PNGs, which are written beside it. Every text a run
-brings (names, params, tags, messages) is escaped in both (:mod:`initreg.pages`).
+are told apart by their init label (``random x0.01`` and ``random x10`` are two inits). The
+HTML page is self-contained (CSS inline, PNGs as base64 data URIs); the Markdown summary links
+the same PNGs, which are written beside it. Every text a run brings (names, params, tags,
+messages) is escaped in both (:mod:`initreg.pages`).
 """
 
 import html
@@ -326,7 +327,7 @@ def inconclusive(sweep: Sweep) -> list[tuple[Row, str]]:
             for r in sweep.rows if r.gate == "inconclusive"]
 
 
-def failed_to_learn(sweep: Sweep) -> dict[str, list[Row]]:
+def learning_failures(sweep: Sweep) -> dict[str, list[Row]]:
     """The runs that finished without learning, grouped by failure mode (in
     :data:`initreg.diagnosis.FAILURE_MODES` order)."""
     groups: dict[str, list[Row]] = {}
@@ -374,7 +375,7 @@ def markdown(sweep: Sweep, figures: dict[str, Path]) -> str:
     lines += [f"- **{esc(runs.gate_label(r.gate, r.gate_reason))}** {esc(r.name)}: {esc(text)}"
               for r, text in inconclusive(sweep)] or ["None."]
     lines += ["", f"## {SECTIONS[2]}", ""]
-    groups = failed_to_learn(sweep)
+    groups = learning_failures(sweep)
     if groups:
         lines += [NO_LEARNING, ""]
         for mode, rows in groups.items():
@@ -401,7 +402,7 @@ def _td_class(i: int, n: int, left: set[int], status: str) -> str:
 
 def _html_failed_to_learn(sweep: Sweep) -> str:
     e = html.escape
-    groups = failed_to_learn(sweep)
+    groups = learning_failures(sweep)
     if not groups:
         return "<p>None: every run that finished learned something.</p>"
     parts = [f"<p>{e(NO_LEARNING)}</p>"]
