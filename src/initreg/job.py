@@ -216,7 +216,8 @@ def diagnose_run(cfg: DictConfig, ds: Dataset, model, history: History,
 def log_results(cfg, run, model, ds: Dataset, history: History, results, diag, folder: Path):
     """Metrics, tags and artifacts of a finished run."""
     run.add_metrics({**results, "bayes_error": bayes_error(cfg, ds),
-                     "train_examples": ds.X_train.shape[1],
+                     "train_examples": ds.X_train.shape[1], "dev_examples": ds.X_dev.shape[1],
+                     "test_examples": ds.X_test.shape[1],
                      "avoidable_bias": diag.avoidable_bias, "variance": diag.variance,
                      "train_seconds": history.seconds})
     run.set_tags({"diagnosis": diag.verdict, "recommendation": diag.recommendation,
