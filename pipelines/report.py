@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     chosen = report.select(sweep.rows)
     print(f"sweep {sweep.run_id} ({sweep.experiment}): {report.counts(sweep)}")
     print(report.headline(chosen)[0])
+    for note in report.selection_notes(sweep, chosen):
+        print(note)
     print(f"wrote {html_path}\nwrote {md_path}\nlogged both to run {sweep.run_id} (artifacts: "
           "report/)")
     if chosen is not None:  # the selected run's model: initreg-<data>, alias champion

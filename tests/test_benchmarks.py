@@ -8,9 +8,18 @@ import pytest
 
 from initreg.data import load_football
 from initreg.nn import Network, train
+from initreg.nn.layers import reference_cost_and_grads
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import contenders  # noqa: E402
+
+
+def reference_descent(params, X, Y, learning_rate, iterations):
+    """Gradient descent on ``layers.reference_cost_and_grads``, the readable oracle."""
+    for _ in range(iterations):
+        _, grads = reference_cost_and_grads(params, X, Y)
+        params = {k: params[k] - learning_rate * grads[k] for k in params}
+    return params
 
 
 @pytest.fixture(scope="module")
@@ -18,24 +27,48 @@ def trained():
     ds = load_football()
     net = Network([2, 20, 3, 1], seed=0)
     p0 = {k: v.copy() for k, v in net.params.items()}
+    train(net, ds.X_train, ds.Y_train, learning_rate=0.3, num_iterations=40, log_every=1000,
+          engine="numpy")  # the reference's bits; the compiled engine's to rounding, below
+    return ds, p0, net.params, reference_descent(p0, ds.X_train, ds.Y_train, 0.3, 40)
+
+
+def test_initreg_and_the_hand_written_loop_give_the_references_bits(trained):
+    ds, p0, params, ref = trained
+    hand = contenders.hand_loop(p0, ds.X_train, ds.Y_train, 0.3)(40)
+    for name in ref:
+        np.testing.assert_array_equal(hand[name], ref[name], err_msg=name)
+        np.testing.assert_array_equal(params[name], ref[name], err_msg=name)
+
+
+def test_the_compiled_engine_and_the_lean_loop_compute_the_same_training(trained):
+    ds, p0, _, ref = trained
+    net = Network([2, 20, 3, 1], seed=0)
     train(net, ds.X_train, ds.Y_train, learning_rate=0.3, num_iterations=40, log_every=1000)
-    return ds, p0, net.params
+    lean = contenders.lean_loop(p0, ds.X_train, ds.Y_train, 0.3)(40)
+    for name in ref:
+        np.testing.assert_allclose(net.params[name], ref[name], rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(lean[name], ref[name], rtol=1e-10, atol=1e-14)
 
 
-def test_the_hand_written_loop_gives_initregs_bits(trained):
-    ds, p0, params = trained
-    out = contenders.hand_loop(p0, ds.X_train, ds.Y_train, 0.3)(40)
-    for name in params:
-        np.testing.assert_array_equal(out[name], params[name])
+def test_the_lean_loop_draws_initregs_dropout_masks():
+    ds = load_football()
+    net = Network([2, 20, 3, 1], seed=0, keep_prob=0.86)
+    p0 = {k: v.copy() for k, v in net.params.items()}
+    train(net, ds.X_train, ds.Y_train, learning_rate=0.3, num_iterations=30, log_every=1000,
+          rng=np.random.default_rng(5), engine="numpy")
+    lean = contenders.lean_loop(p0, ds.X_train, ds.Y_train, 0.3, 0.86,
+                                np.random.default_rng(5))(30)
+    for name in lean:  # other masks would differ far beyond rounding
+        np.testing.assert_allclose(lean[name], net.params[name], rtol=1e-10, atol=1e-14)
 
 
 @pytest.mark.parametrize("make", ["torch_steps", "jax_steps"])
 def test_pytorch_and_jax_compute_the_same_training(trained, make):
     pytest.importorskip("torch" if make == "torch_steps" else "jax")
-    ds, p0, params = trained
+    ds, p0, _, ref = trained
     out = getattr(contenders, make)(p0, ds.X_train, ds.Y_train, 0.3)(40)
-    for name in params:
-        np.testing.assert_allclose(out[name], params[name], rtol=1e-10, atol=1e-12)
+    for name in ref:
+        np.testing.assert_allclose(out[name], ref[name], rtol=1e-10, atol=1e-12)
 
 
 def test_flop_count_of_one_step():

@@ -158,3 +158,43 @@ def test_plots_does_not_import_adapters_or_pyplot():
     names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert not any(n.split(".")[0] in {"hydra", "mlflow"} for n in names)
     assert "matplotlib.pyplot" not in names
+
+
+# --- the bias/variance scatter of the sweep report ---------------------------------------------
+
+def _label_boxes(fig):
+    """``(text, text box, its axes' box)`` of every point label, in display pixels."""
+    renderer = fig.canvas.get_renderer()
+    fig.canvas.draw()
+    return [(t.get_text(), t.get_window_extent(renderer), ax.get_window_extent(renderer))
+            for ax in fig.axes for t in ax.texts]
+
+
+def test_coinciding_runs_are_one_point_labelled_with_their_number_inside_the_axes():
+    # 16 runs on one spot (identical runs), two others nearly on it, one elsewhere
+    same = [(f"run {i} with a long label", 0.40, 0.48) for i in range(16)]
+    points = [*same, ("almost", 0.4001, 0.4801), ("other", 0.05, 0.07), ("third", 0.10, 0.11)]
+    fig = plots._bias_variance_figure(points, 0.02, 0.02, highlight="run 3 with a long label",
+                                      title="t")
+    boxes = _label_boxes(fig)
+    texts = sorted(text for text, _, _ in boxes)
+    assert "17 runs, with the selected" in texts and "other" in texts
+    assert not any("run 0" in text for text in texts)  # no run's name under the group's
+    for text, box, axes in boxes:
+        assert "\n" not in text
+        assert axes.x0 - 1 <= box.x0 and box.x1 <= axes.x1 + 1, text
+        assert axes.y0 - 1 <= box.y0 and box.y1 <= axes.y1 + 1, text
+
+
+def test_point_groups_join_runs_on_one_spot_only():
+    points = [("a", 0.1, 0.1), ("b", 0.1, 0.1), ("c", 0.12, 0.1), ("out", 0.9, 0.9)]
+    assert plots.point_groups(points, 0.0, 0.5) == [(0.1, 0.1, ["a", "b"]),
+                                                    (0.12, 0.1, ["c"])]
+    assert plots.group_label(["a", "b"], None) == "2 runs"
+    assert plots.group_label(["a"], "a") == "a"
+
+
+def test_bias_variance_scatter_writes_png(tmp_path):
+    out = plots.bias_variance_scatter([("a", 0.1, 0.2), ("b", 0.1, 0.2)], tmp_path / "bv.png",
+                                      bayes_error=0.05, highlight="a")
+    assert _read_png(out).shape[2] == 4

@@ -18,7 +18,8 @@ from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 from PIL import Image
 
-from initreg import job, report, tracking
+from initreg import job, report, runs, summary, tracking
+from initreg.metrics import mcnemar_min_difference, wilson_interval
 from initreg.pages import md_escape
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,8 +42,10 @@ def load_module(name: str, path: Path):
 REPORT_CLI = load_module("initreg_report_cli", ROOT / "pipelines" / "report.py")
 
 
-def pipeline_run(client, exp, parent_id, overrides):
-    """One job through initreg.job's own stages, as a child of ``parent_id``."""
+def pipeline_run(client, exp, parent_id, overrides, sizes=True):
+    """One job through initreg.job's own stages, as a child of ``parent_id``; ``sizes``: a run
+    that trained also gets the metrics dev_examples and test_examples, which the report asks
+    the job to log (it does not yet)."""
     cfg = compose_cfg([*FAST, *overrides])
     ds = job.load_data(cfg)
     model = job.build_model(cfg)
@@ -52,7 +55,11 @@ def pipeline_run(client, exp, parent_id, overrides):
                              tags={"config_hash": tracking.config_hash(resolved)})
     run.log_params(tracking.params_of(resolved))
     with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "config.yaml").write_text(OmegaConf.to_yaml(resolved))  # as run_job does
         job._gated_run(cfg, run, model, ds, Path(tmp))
+    if sizes and client.get_run(run.run_id).info.status == "FINISHED":
+        for split in ("dev", "test"):
+            client.log_metric(run.run_id, f"{split}_examples", ds.split(split)[1].shape[1])
     return run.run_id
 
 
@@ -82,6 +89,9 @@ def sweep(tmp_path_factory):
                                    ["init=random", "init.scale=1e200"])
     ids["gated"] = pipeline_run(client, exp, parent.run_id,
                                 ["model._target_=planted.DoubledW1Net", "reg.lambd=0.1"])
+    # a narrow deep net with dropout: its gate is inconclusive (a ReLU kink) and it trains
+    ids["inconclusive"] = pipeline_run(client, exp, parent.run_id,
+                                       ["model.layer_dims=[2,3,3,3,1]", "reg.keep_prob=0.8"])
     # a crash, tagged as the pipeline tags one
     ids["failed"] = logged_run(
         client, exp, parent.run_id, "init=xavier lambd=0 keep_prob=0.7",
@@ -103,27 +113,35 @@ def built(sweep):
 def test_every_child_is_a_row_with_its_numbers(sweep, built):
     client, _, _, ids, _ = sweep
     data, html, md = built
-    assert len(data.rows) == len(GRID) + 3
+    assert len(data.rows) == len(GRID) + 4
     by_id = {r.run_id: r for r in data.rows}
     for key in GRID:
         row = by_id[ids[key]]
         assert (row.init, row.lambd, row.keep_prob) == key
         assert row.status == "finished" and row.gate == "passed" and row.diagnosis
         m = client.get_run(ids[key]).data.metrics
-        line = next(x for x in md.splitlines() if x.startswith(f"| {md_escape(row.name)} |"))
-        cells = dict(zip(report.header(data), [c.strip() for c in line.strip("|").split("|")],
-                         strict=True))
+        cells = md_cells(md, data, row)
         assert [cells[k] for k in ("init", "lambd", "keep_prob")] == [
             key[0], f"{key[1]:g}", f"{key[2]:g}"]
-        assert [cells[k] for k in ("train acc", "dev acc", "test acc", "avoidable bias",
-                                   "variance")] == [
-            f"{m[k]:.3f}" for k in ("train_accuracy", "dev_accuracy", "test_accuracy",
-                                    "avoidable_bias", "variance")]
+        assert [cells[k] for k in ("train acc", "avoidable bias", "variance")] == [
+            f"{m[k]:.3f}" for k in ("train_accuracy", "avoidable_bias", "variance")]
+        for split in ("dev", "test"):  # circles: 50 dev and 50 test examples
+            lo, hi = wilson_interval(round(m[f"{split}_accuracy"] * 50), 50)
+            assert cells[f"{split} acc (95% interval)"] == (
+                f"{m[f'{split}_accuracy']:.3f} ({lo:.3f}–{hi:.3f})")
+        mode = f" ({row.failure_mode})" if row.failure_mode else ""
         assert [cells[k] for k in ("diagnosis", "gate", "status")] == [
-            md_escape(row.diagnosis), "passed", "finished"]
-    # the planted model and the huge random scale differ from the grid: shown as columns
-    assert data.varying == ["init.scale", "model._target_"]
+            md_escape(row.diagnosis + mode), "passed", "finished"]
+    # the planted model, the huge random scale and the narrow net differ from the grid
+    assert data.varying == ["init.scale", "model._target_", "model.layer_dims"]
     assert len(re.findall(r"<tr[ >]", html)) == len(data.rows) + 1  # + the header row
+
+
+def md_cells(md, data, row) -> dict[str, str]:
+    """The cells of ``row``'s line in the Markdown run table, by column name."""
+    line = next(x for x in md.splitlines() if x.startswith(f"| {md_escape(row.name)} |"))
+    return dict(zip(report.header(data), [c.strip() for c in line.strip("|").split("|")],
+                    strict=True))
 
 
 def test_failed_runs_are_listed_with_their_reasons(sweep, built):
@@ -131,8 +149,10 @@ def test_failed_runs_are_listed_with_their_reasons(sweep, built):
     data, html, md = built
     by_id = {r.run_id: r for r in data.rows}
     assert by_id[ids["gated"]].status == "gated"
-    assert re.match(r"gradient check failed: difference \S+ > threshold 2e-07; never trained",
+    assert re.match(r"gradient check failed \(mismatch: the analytic and numeric gradients "
+                    r"disagree\): difference \S+ > threshold 2e-07; never trained",
                     by_id[ids["gated"]].reason)
+    assert md_cells(md, data, by_id[ids["gated"]])["gate"] == "failed (mismatch)"
     assert by_id[ids["diverged"]].status == "diverged"
     assert "diverged at iteration 0" in by_id[ids["diverged"]].reason
     assert by_id[ids["failed"]].reason == "MemoryError: out of memory in layer 2"
@@ -142,6 +162,112 @@ def test_failed_runs_are_listed_with_their_reasons(sweep, built):
         row = by_id[ids[key]]
         assert f"- **{row.status}** {md_escape(row.name)}: {md_escape(row.reason)}" in section
         assert f"{row.status}</b> {row.name}: " in html
+
+
+def md_section(md: str, title: str) -> str:
+    """The Markdown of the ``## title`` section, up to the next ``## ``."""
+    return md.split(f"\n## {title}\n")[1].split("\n## ")[0]
+
+
+def test_an_inconclusive_gate_is_listed_as_such_apart_from_the_gated_runs(sweep, built):
+    client, _, parent_id, ids, _ = sweep
+    data, html, md = built
+    row = next(r for r in data.rows if r.run_id == ids["inconclusive"])
+    assert (row.status, row.gate, row.gate_reason) == ("finished", "inconclusive", "kink")
+    assert md_cells(md, data, row)["gate"] == "inconclusive (kink)"
+    unsure = md_section(md, "Trained after an inconclusive gradient check")
+    assert (f"- **inconclusive (kink)** {md_escape(row.name)}: gradient check inconclusive "
+            "(kink: the finite differences crossed a ReLU kink, where no gradient exists); "
+            "trained all the same (difference ") in unsure
+    assert unsure.count("- **") == 1
+    assert md_escape(row.name) not in md_section(md, "Gated, diverged and failed runs")
+    assert "<h2>Trained after an inconclusive gradient check</h2>" in html
+    # the end-of-sweep summary: in the table with its gate, and listed with its reason
+    lines = summary.summary_lines(runs.sweep_children(client, parent_id), best=20)
+    table = next(x for x in lines if x.startswith(f"{row.name[:40]:<40} "))
+    assert "inconclusive (kink)" in table
+    assert any(x.strip() == f"inconclusive: {row.name}  gradient check inconclusive (kink); "
+               "trained all the same" for x in lines)
+    gated = next(r for r in data.rows if r.run_id == ids["gated"])
+    assert any(x.strip() == f"gated: {gated.name}  gradient check failed (mismatch); never "
+               "trained" for x in lines)
+
+
+def test_runs_that_failed_to_learn_are_grouped_by_mode_and_left_out_of_the_scatter(sweep,
+                                                                                   built):
+    client, _, parent_id, ids, _ = sweep
+    data, html, md = built
+    zeros = next(r for r in data.rows if r.run_id == ids[("zeros", 0.0, 1.0)])
+    assert (zeros.diagnosis, zeros.failure_mode) == ("failed_to_learn", "symmetry_not_broken")
+    assert zeros.evidence.startswith("Every training prediction is class")
+    failed = {}
+    for r in runs.sweep_children(client, parent_id):
+        if r.data.tags.get("diagnosis") == "failed_to_learn":
+            failed.setdefault(r.data.tags["failure_mode"], []).append(r)
+    section = md_section(md, "Runs that failed to learn")
+    for mode, found in failed.items():
+        n = len(found)
+        head = f"### {mode.replace('_', ' ')}: {n} run{'s' if n > 1 else ''}"
+        group = section.split(head + "\n")[1].split("\n### ")[0]
+        for r in found:
+            assert (f"- {md_escape(r.info.run_name)}: "
+                    f"{md_escape(r.data.tags['diagnosis_evidence'])}") in group
+    assert section.count("\n- ") == sum(map(len, failed.values()))
+    assert "<h3>symmetry not broken: " in html
+    # the bias/variance figure: every finished run that learned, and none that did not
+    drawn = {label for label, _, _ in report.scatter_points(data.rows)}
+    assert drawn == {r.label for r in data.rows
+                     if r.status == "finished" and r.diagnosis != "failed_to_learn"}
+    assert zeros.label not in drawn
+    lines = summary.summary_lines(runs.sweep_children(client, parent_id))
+    assert any(x.strip() == f"failed_to_learn: {zeros.name}  failed_to_learn "
+               "(symmetry_not_broken)" for x in lines)
+
+
+def test_the_headline_gives_intervals_and_names_the_runs_dev_cannot_tell_apart(sweep, built):
+    data, html, md = built
+    chosen = report.select(data.rows)
+    n = 50  # circles' dev and test sets
+    acc = chosen.metric("test_accuracy")
+    lo, hi = wilson_interval(round(acc * n), n)
+    title = md.split("\n## Selected: ")[1].splitlines()[0]
+    assert title.endswith(f"test accuracy {acc:.3f} (95% interval {lo:.3f}–{hi:.3f}, 50 "
+                          "test examples)")
+    paragraph = next(x for x in md.splitlines() if x.startswith("On dev (50 examples) "))
+    best = round(chosen.metric("dev_accuracy") * n)
+    others = [r for r in data.rows if r.status == "finished" and r.run_id != chosen.run_id]
+    assert len(others) >= 4
+    for r in others:
+        correct = round(r.metric("dev_accuracy") * n)
+        behind = best - correct
+        (a, b), (c, d) = wilson_interval(best, n), wilson_interval(correct, n)
+        named = behind < mcnemar_min_difference() or (a <= d and c <= b)
+        said = (f"{md_escape(r.name)} (as many correct)" if behind == 0 else
+                f"{md_escape(r.name)} ({behind} example{'s' if behind > 1 else ''} fewer)")
+        assert (said in paragraph) == named, (r.name, behind, paragraph)
+    assert f"of the {len(others)} other finished run(s)" in paragraph
+    assert "No 95% intervals" not in md
+
+
+def test_without_example_counts_no_interval_is_shown_and_the_report_says_why(tmp_path):
+    client, _, exp, parent_id = new_sweep(tmp_path)
+    pipeline_run(client, exp, parent_id, ["init=he"], sizes=False)  # as the job logs today
+    logged_run(client, exp, parent_id, "by hand", {"init.name": "xavier", "reg.lambd": 0.0,
+                                                   "reg.keep_prob": 1.0},
+               {"train_accuracy": 0.5, "dev_accuracy": 0.5, "test_accuracy": 0.5}, {})
+    data = report.load_sweep(client, parent_id)
+    _, md_path = report.write_report(client, data, tmp_path / "out", log_to_parent=False)
+    md = md_path.read_text()
+    chosen = report.select(data.rows)
+    assert md_cells(md, data, chosen)["dev acc (95% interval)"] == (
+        f"{chosen.metric('dev_accuracy'):.3f}")
+    assert ("No 95% intervals for runs that do not log dev\\_examples and test\\_examples, "
+            "the number of examples each accuracy was measured on.") in md
+    assert "How far apart the runs are on dev is not computed" in md
+    assert "95% interval " not in md.split("\n## Selected: ")[1].splitlines()[0]
+    lines = summary.summary_lines(runs.sweep_children(client, parent_id))
+    assert any(x.startswith("No 95% intervals for runs that do not log dev_examples")
+               for x in lines)
 
 
 def test_the_selection_uses_dev_accuracy_only_and_the_headline_is_its_test_accuracy(sweep,
@@ -205,7 +331,7 @@ def test_the_command_writes_reports_under_the_sweep_id(sweep, tmp_path, capsys):
     out = capsys.readouterr().out
     assert (tmp_path / parent_id / "report.html").exists()
     assert (tmp_path / parent_id / "report.md").exists()
-    assert "Selected: init=" in out
+    assert "Selected: init=" in out and "On dev (50 examples) the selected run " in out
     assert REPORT_CLI.main(["--uri", uri, "--out", str(tmp_path), "--sweep", parent_id]) == 0
 
 
@@ -421,3 +547,36 @@ def test_make_report_on_a_poisoned_depth_study_says_so_and_writes_nothing(tmp_pa
     assert "data.loader.\\_target\\_='builtins.open' is not rebuilt" in md
     for text in (md, html):
         assert "<img src=x" not in text and "- &lt;img src=x onerror=alert(1)&gt;: " in md
+
+
+def test_the_depth_study_claims_a_recovery_only_for_a_run_that_learned(tmp_path):
+    from initreg import studies
+
+    client, _, exp, parent_id = new_sweep(tmp_path, "depth_study")
+    for init in ("zeros", "he"):
+        for depth in (2, 5):
+            pipeline_run(client, exp, parent_id, [f"init={init}", "model=mlp",
+                                                  f"model.depth={depth}", "model.width=4"])
+    kids = runs_of(client, parent_id)
+    zeros = [r for r in kids if r.data.params["init.name"] == "zeros"]
+    assert {r.data.tags["diagnosis"] for r in zeros} == {"failed_to_learn"}
+    assert studies.dev_set(kids, client) == studies.DevSet(50, 0.5)  # rebuilt from config.yaml
+    _, md = studies.depth_section(kids, client, folder=tmp_path / "out")
+    assert "above 0.500 (the majority-class share of 50 dev examples)." in md
+    line = next(x for x in md.splitlines() if x.startswith("- zeros: vanished"))
+    assert "recovered" not in line
+    assert "It did not recover: at depth 5 it failed to learn: symmetry not broken." in line
+
+
+def test_the_learning_curve_states_the_uncertainty_of_its_dev_errors(tmp_path):
+    from initreg import studies
+
+    client, _, exp, parent_id = new_sweep(tmp_path, "learning_curve")
+    for fraction in (0.2, 1.0):
+        pipeline_run(client, exp, parent_id, [f"data.train_fraction={fraction}"], sizes=False)
+    kids = runs_of(client, parent_id)
+    assert studies.curve.dev_size(kids, client) == 50  # rebuilt from a stored config.yaml
+    _, md = studies.curve_section(kids, client, folder=tmp_path / "out")
+    line = next(x for x in md.splitlines() if x.startswith("- no regularization: "))
+    assert "Each point is one run scored on 50 dev examples: the dev error is " in line
+    assert "Each point is one run (one seed)." in md

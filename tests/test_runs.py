@@ -104,3 +104,76 @@ def test_search_runs_follows_every_page_and_stops_at_the_limit(tmp_path, monkeyp
     assert runs.latest_sweep(client).info.run_id == parent.run_id
     assert runs.latest_sweep(client, "pages").info.run_id == parent.run_id
     assert runs.latest_sweep(client, "no such experiment") is None
+
+
+# --- the gate's verdict in words ----------------------------------------------------------------
+
+def test_gate_labels_and_sentences_keep_inconclusive_apart_from_failed():
+    assert runs.gate_label("passed", None) == "passed" and runs.gate_label("", "") == "not run"
+    assert runs.gate_label("inconclusive", "kink") == "inconclusive (kink)"
+    assert runs.gate_label("failed", "mismatch") == "failed (mismatch)"
+    assert runs.gate_sentence("passed") == "" and runs.gate_sentence("") == ""
+    assert runs.gate_sentence("inconclusive", "precision", explain=False) == (
+        "gradient check inconclusive (precision); trained all the same")
+    assert runs.gate_sentence("failed", "mismatch") == (
+        "gradient check failed (mismatch: the analytic and numeric gradients disagree); never "
+        "trained")
+
+
+# --- intervals and what one dev set can tell apart ----------------------------------------------
+
+def test_correct_counts_need_the_number_of_examples_the_accuracy_was_measured_on():
+    assert runs.split_size({"dev_examples": 101.0}, "dev") == 101
+    assert runs.split_size({}, "dev") is None
+    assert runs.split_size({"dev_examples": 0}, "dev") is None
+    assert runs.correct_count(96 / 101, 101) == 96
+    assert runs.correct_count(0.95, 101) is None  # not k / 101: another set
+    assert runs.correct_count(0.95, None) is None and runs.correct_count(math.nan, 20) is None
+    # 101 of 101: Wilson's interval does not shrink to a point (hand-checked in test_metrics)
+    assert runs.accuracy_text(1.0, 101) == "1.000 (0.963–1.000)"
+    assert runs.accuracy_text(0.95, None) == "0.950" and runs.accuracy_text(math.nan, 9) == "—"
+
+
+def test_rivals_split_the_runs_by_the_rule_that_cannot_separate_them():
+    # 101 dev examples, the best has 96 right: 5 apart is below McNemar's minimum (6)
+    others = [("tie", 96), ("five", 91), ("six", 90), ("far", 60)]
+    found = runs.rivals(96, others, 101)
+    assert [(r.name, r.behind, r.rule) for r in found] == [
+        ("tie", 0, "mcnemar"), ("five", 5, "mcnemar"), ("six", 6, "wilson")]
+    # 96/101 = (0.889, 0.978) and 90/101 = (0.814, 0.937) overlap; 60/101 is far below
+    text = runs.separation_sentence(101, found, compared=4)
+    assert text.startswith("On dev (101 examples) the selected run is not distinguishable from "
+                           "3 of the 4 other finished run(s): tie (as many correct), five (5 "
+                           "examples fewer): fewer than 6 dev examples apart")
+    assert "six (6 examples fewer): 6 or more dev examples apart, but their 95% Wilson " in text
+    assert "far" not in text
+    assert "clearly ahead of the 1 other" in runs.separation_sentence(
+        101, runs.rivals(96, [("far", 60)], 101), compared=1)
+
+
+def test_dev_separation_compares_only_runs_on_the_same_dev_set_and_says_what_it_cannot_do():
+    best = {"dev_accuracy": 96 / 101, "dev_examples": 101}
+    others = [("near", {"dev_accuracy": 94 / 101, "dev_examples": 101}),
+              ("other set", {"dev_accuracy": 0.9, "dev_examples": 50})]
+    text = runs.dev_separation(best, others)
+    assert "from 1 of the 1 other finished run(s): near (2 examples fewer)" in text
+    assert text.endswith("1 other finished run(s) are not compared: they do not log 101 dev "
+                         "examples.")
+    assert runs.dev_separation({"dev_accuracy": 0.9}, others).startswith(
+        "How far apart the runs are on dev is not computed: the selected run does not log "
+        "dev_examples")
+    assert runs.missing_sizes([best, {"dev_examples": 5}]) == (
+        "no 95% intervals for runs that do not log test_examples, the number of examples each "
+        "accuracy was measured on")
+    assert runs.missing_sizes([best, {}]).startswith(
+        "no 95% intervals for runs that do not log dev_examples and test_examples, ")
+    assert runs.missing_sizes([{"dev_examples": 5, "test_examples": 5}]) == ""
+
+
+def test_the_summary_says_when_it_cannot_show_intervals(tied_sweep):
+    client, parent_id = tied_sweep
+    lines = summary.summary_lines(runs.sweep_children(client, parent_id))
+    assert lines[0].split()[:5] == ["run", "train", "dev", "(95%", "interval)"]
+    assert "How far apart the runs are on dev is not computed" in "\n".join(lines)
+    assert ("No 95% intervals for runs that do not log dev_examples and test_examples, the "
+            "number of examples each accuracy was measured on.") in lines

@@ -185,7 +185,8 @@ def gradcheck_gate(cfg: DictConfig, model, ds: Dataset) -> GradcheckResult:
     training batch, the run's L2 and fixed dropout masks, re-checked on other examples, masks
     and directions while the verdict is ``inconclusive`` (a ReLU kink, float64's precision)."""
     g = cfg.gradcheck
-    return gradcheck.gate(model, ds.X_train, ds.Y_train, batch_size=g.batch_size,
+    checked = model.using(cfg.train.engine) if hasattr(model, "using") else model  # what trains
+    return gradcheck.gate(checked, ds.X_train, ds.Y_train, batch_size=g.batch_size,
                           mask_seed=g.mask_seed, epsilon=g.epsilon, threshold=g.threshold,
                           mode=g.mode, directions=g.directions, attempts=g.attempts)
 
@@ -251,7 +252,7 @@ def train_model(cfg: DictConfig, model, ds: Dataset, run,
     history = train(recorder, ds.X_train, ds.Y_train, learning_rate=t.learning_rate,
                     num_iterations=t.num_iterations, rng=rng,
                     log_every=math.gcd(t.log_every, COST_EVERY),  # every step of `steps`
-                    callback=on_log, divergence_factor=t.divergence_factor)
+                    callback=on_log, divergence_factor=t.divergence_factor, engine=t.engine)
     logged = [k for k, i in enumerate(history.iterations) if i in steps]
     history.iterations = [history.iterations[k] for k in logged]
     history.costs = [history.costs[k] for k in logged]
@@ -320,7 +321,8 @@ def log_results(cfg, run, model, ds: Dataset, history: History, results, diag, f
     """Metrics, tags (the description among them) and artifacts of a finished run; initreg's
     own ``Network`` also as the run's MLflow model (``runs:/<run id>/model``)."""
     run.add_metrics({**results, "bayes_error": bayes_error(cfg, ds),
-                     "train_examples": ds.X_train.shape[1],
+                     "train_examples": ds.X_train.shape[1], "dev_examples": ds.X_dev.shape[1],
+                     "test_examples": ds.X_test.shape[1],
                      "avoidable_bias": diag.avoidable_bias, "variance": diag.variance,
                      "train_seconds": history.seconds})
     run.set_tags({"diagnosis": diag.verdict, "recommendation": diag.recommendation,

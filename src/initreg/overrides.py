@@ -25,15 +25,8 @@ from omegaconf.errors import (
 )
 from omegaconf.nodes import BooleanNode, FloatNode, IntegerNode, StringNode
 
-from initreg.config import (
-    Config,
-    ConfigError,
-    DataConf,
-    InitConf,
-    ModelConf,
-    creatable_dir,
-    validate,
-)
+from initreg.checks import ConfigError, creatable_dir, validate
+from initreg.config import schema as config_schema
 
 GROUPS = ("data", "init", "model", "experiment")
 FREE_FORM = "data.loader."  # a loader's keyword arguments: any key may be added or deleted
@@ -81,7 +74,7 @@ def check_overrides(args: Iterable[str], conf_dir: Path) -> None:
         overrides = OverridesParser.create().parse_overrides(texts)
     except Exception as err:  # Hydra's and OmegaConf's parse errors
         raise ConfigError(str(err).splitlines()[0]) from None
-    schema = OmegaConf.structured(Config(data=DataConf(), init=InitConf(), model=ModelConf()))
+    schema = config_schema()
     for ov in overrides:
         if ov.is_hydra_override():
             _check_hydra_override(ov)
@@ -91,8 +84,7 @@ def check_overrides(args: Iterable[str], conf_dir: Path) -> None:
             _check_group(ov, conf_dir)
         elif ov.key_or_group.startswith(FREE_FORM):
             continue
-        elif ov.is_add() or (ov.is_force_add() and OmegaConf.select(schema, ov.key_or_group,
-                                                                      default=None) is None):
+        elif ov.is_add() or (ov.is_force_add() and not _in_schema(schema, ov.key_or_group)):
             raise ConfigError(f"{_text(ov)} is not allowed; allowed: only a loader's keyword may "
                               f"be added (+{FREE_FORM}KEY=VALUE); set an existing key without +")
         else:
@@ -100,6 +92,13 @@ def check_overrides(args: Iterable[str], conf_dir: Path) -> None:
     if not flags and not any(ov.is_sweep_override() for ov in overrides):
         _check_composed([t for t, ov in zip(texts, overrides, strict=True)
                          if not ov.is_hydra_override()], conf_dir)
+
+
+def _in_schema(schema, key: str) -> bool:
+    """Whether the schema has ``key`` (its values are all missing: ``in`` would say no)."""
+    parent, _, leaf = key.rpartition(".")
+    node = OmegaConf.select(schema, parent, default=None) if parent else schema
+    return hasattr(node, "keys") and leaf in node.keys()
 
 
 def _text(override) -> str:

@@ -1,4 +1,6 @@
-"""PNG figures for run artifacts: cost curves and 2-D decision boundaries.
+"""PNG figures of runs and reports: cost curves, decision boundaries, per-layer statistics,
+accuracy heatmaps, the bias/variance scatter and the studies' figures (depth, learning curve,
+fraud).
 
 Figures are built on ``matplotlib.figure.Figure`` with an Agg canvas and never touch pyplot,
 so these functions are safe in worker processes and threads. Arrays are features x examples:
@@ -300,45 +302,62 @@ def _shade_regions(ax, lo: float, hi: float, bayes_error: float, tolerance: floa
     ax.set_ylabel("dev error")
 
 
-def _labelled_points(ax, points, highlight: str | None, lo: float, hi: float) -> None:
-    """Runs as dots; runs on the same spot share one label, one name per line."""
-    spots: dict[tuple[float, float], list[str]] = {}
+NEAR = 0.015  # points closer than this x the view's span on both axes are drawn as one
+
+
+def point_groups(points: Sequence[tuple[str, float, float]], lo: float, hi: float,
+                 near: float = NEAR) -> list[tuple[float, float, list[str]]]:
+    """The ``(label, x, y)`` points inside the view ``[lo, hi]^2`` as ``(x, y, labels)`` groups:
+    a point within ``near`` x the span of a group's first point on both axes joins it (runs
+    that coincide, or nearly: their labels would print over each other)."""
+    tol = near * (hi - lo)
+    groups: list[tuple[float, float, list[str]]] = []
     for label, x, y in points:
-        spots.setdefault((round(x, 9), round(y, 9)), []).append(label)
-    span = hi - lo
-    for (x, y), labels in spots.items():
         if not (lo <= x <= hi and lo <= y <= hi):
             continue
-        # a neighbour just to the right would collide with a label on the right: go left
+        for gx, gy, labels in groups:
+            if abs(x - gx) <= tol and abs(y - gy) <= tol:
+                labels.append(label)
+                break
+        else:
+            groups.append((x, y, [label]))
+    return groups
+
+
+def group_label(labels: Sequence[str], highlight: str | None) -> str:
+    """One run's label; ``16 runs`` for a group (``, with the selected`` when it holds it)."""
+    if len(labels) == 1:
+        return labels[0]
+    return f"{len(labels)} runs" + (", with the selected" if highlight in labels else "")
+
+
+def _labelled_points(ax, points, highlight: str | None, lo: float, hi: float) -> None:
+    """Runs as dots, one label per group of coinciding runs (:func:`point_groups`), each label
+    on one line and turned towards the inside of the axes so that it stays within them."""
+    span = hi - lo
+    groups = point_groups(points, lo, hi)
+    for x, y, labels in groups:
+        # the label goes left of the dot near the right edge or when a neighbour sits just right
         crowded = any(0 < x2 - x < 0.15 * span and abs(y2 - y) < 0.04 * span
-                      for x2, y2 in spots)
+                      for x2, y2, _ in groups)
+        left = crowded or x > lo + 0.7 * span
         ring = highlight in labels
-        ax.scatter([x], [y], s=28, c="#222222", zorder=3)
+        size = 28 if len(labels) == 1 else 28 + 6 * min(len(labels), 20)
+        ax.scatter([x], [y], s=size, c="#222222", zorder=3)
         if ring:
-            ax.scatter([x], [y], s=170, facecolors="none", edgecolors="#d62728", linewidths=2,
-                       zorder=4, label="selected")
-        ax.annotate("\n".join(labels), (x, y), xytext=(-6 if crowded else 6, 0),
-                    textcoords="offset points", fontsize=6.5, va="center",
-                    ha="right" if crowded else "left",
+            ax.scatter([x], [y], s=size + 140, facecolors="none", edgecolors="#d62728",
+                       linewidths=2, zorder=4, label="selected")
+        va = "top" if y > hi - 0.03 * span else "bottom" if y < lo + 0.03 * span else "center"
+        gap = np.sqrt(size + (140 if ring else 0)) / 2 + 3  # the marker's radius, in points
+        ax.annotate(group_label(labels, highlight), (x, y), xytext=(-gap if left else gap, 0),
+                    textcoords="offset points", fontsize=6.5, va=va,
+                    ha="right" if left else "left",
                     color="#b71c1c" if ring else "#222222", zorder=5)
 
 
-def bias_variance_scatter(
-    points: Sequence[tuple[str, float, float]],
-    path: str | os.PathLike,
-    *,
-    bayes_error: float = 0.0,
-    tolerance: float = 0.02,
-    highlight: str | None = None,
-    title: str = "",
-) -> Path:
-    """Dev error against train error, one labelled point per run, over the diagnosis regions.
-
-    ``points`` are ``(label, train_error, dev_error)``. A run has high avoidable bias right of
-    ``bayes_error + tolerance`` and high variance above the line ``dev = train + tolerance``,
-    exactly as :func:`initreg.diagnosis.diagnose` decides; ``highlight`` rings one label. When
-    some runs are far worse than the best, a second panel zooms on the best runs.
-    """
+def _bias_variance_figure(points, bayes_error: float, tolerance: float,
+                          highlight: str | None, title: str) -> Figure:
+    """The figure of :func:`bias_variance_scatter`."""
     if not points:
         raise ValueError("no runs to plot; pass at least one (label, train_error, dev_error)")
     errors = np.array([[p[1], p[2]] for p in points], dtype=float)
@@ -364,7 +383,27 @@ def bias_variance_scatter(
                       fontsize="small", framealpha=0.9)
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return fig
+
+
+def bias_variance_scatter(
+    points: Sequence[tuple[str, float, float]],
+    path: str | os.PathLike,
+    *,
+    bayes_error: float = 0.0,
+    tolerance: float = 0.02,
+    highlight: str | None = None,
+    title: str = "",
+) -> Path:
+    """Dev error against train error, one labelled point per run, over the diagnosis regions.
+
+    ``points`` are ``(label, train_error, dev_error)``. A run has high avoidable bias right of
+    ``bayes_error + tolerance`` and high variance above the line ``dev = train + tolerance``,
+    exactly as :func:`initreg.diagnosis.diagnose` decides; ``highlight`` rings one label. Runs
+    on one spot are one point labelled with their number (``16 runs``). When some runs are far
+    worse than the best, a second panel zooms on the best runs.
+    """
+    return _save(_bias_variance_figure(points, bayes_error, tolerance, highlight, title), path)
 
 
 # --- studies: per-layer statistics, depth, learning curves, fraud (initreg.studies) -----------

@@ -5,10 +5,16 @@
 
 The configuration is selected by :func:`initreg.runs.best_run`'s ranking: dev accuracy alone
 (ties: the smaller variance, then the name), so the test accuracy shown as the headline is an
-estimate the choice never saw. Runs are told apart by their init label (``random x0.01`` and
-``random x10`` are two inits). The HTML page is self-contained (CSS inline, PNGs as base64 data
-URIs); the Markdown summary links the same PNGs, which are written beside it. Every text a run
-brings (names, params, tags, messages) is escaped in both (:mod:`initreg.pages`).
+estimate the choice never saw. Accuracies carry Wilson 95% intervals when the runs log
+``dev_examples`` and ``test_examples`` (otherwise the page says none can be given), and the
+headline names the runs the dev set cannot tell apart from the selected one
+(:func:`initreg.runs.dev_separation`). Gate verdicts are shown with their reason: an
+``inconclusive`` run trained and is listed apart from the gated ones; runs that
+``failed_to_learn`` are grouped by failure mode and left out of the bias/variance figure. Runs
+are told apart by their init label (``random x0.01`` and ``random x10`` are two inits). The
+HTML page is self-contained (CSS inline, PNGs as base64 data URIs); the Markdown summary links
+the same PNGs, which are written beside it. Every text a run brings (names, params, tags,
+messages) is escaped in both (:mod:`initreg.pages`).
 """
 
 import html
@@ -20,6 +26,7 @@ from pathlib import Path
 from mlflow.tracking import MlflowClient
 
 from initreg import pages, plots, runs, tracking
+from initreg.diagnosis import FAILURE_MODES, FAILURE_RECOMMENDATIONS
 from initreg.runs import job_status
 
 NO_TEST_SENTENCE = ("Test data played no part in the choice: the configuration was selected on "
@@ -30,7 +37,9 @@ NOT_COMPARED = ("tracking.", "hydra.")  # params that vary between sweeps withou
 FIGURES = {  # file name: caption
     "heatmaps.png": "Dev accuracy over lambd x keep_prob, one panel per init (one colour scale).",
     "bias_variance.png": "Train error against dev error; the shaded regions are the diagnosis "
-                         "each run gets (avoidable bias or variance above the tolerance).",
+                         "each run gets (avoidable bias or variance above the tolerance). Runs "
+                         "that failed to learn are left out (listed above); runs on one spot "
+                         "share one point, labelled with their number.",
     "cost_curves.png": "Cost curves of the best run (by dev accuracy) of each init.",
 }
 
@@ -49,14 +58,26 @@ class Row:
     lambd: float
     keep_prob: float
     status: str  # finished, gated, diverged, failed, killed, running
-    gate: str  # passed, failed, or "" when the gate never ran
+    gate: str  # passed, failed, inconclusive, or "" when the gate never ran
     diagnosis: str
     reason: str  # why a run did not finish ("" for finished runs)
     metrics: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)  # other params that vary across the sweep
+    gate_reason: str = ""  # why the gate did not pass: mismatch, kink, precision, nondeterministic
+    failure_mode: str = ""  # why a failed_to_learn run never learned (diagnosis.FAILURE_MODES)
+    evidence: str = ""  # the measurements behind failure_mode
 
     def metric(self, key: str) -> float:
         return float(self.metrics.get(key, math.nan))
+
+    def accuracy(self, split: str) -> str:
+        """The split's accuracy and its Wilson 95% interval (:func:`initreg.runs.accuracy_text`)."""
+        return runs.accuracy_text(self.metric(f"{split}_accuracy"),
+                                  runs.split_size(self.metrics, split))
+
+    @property
+    def failed_to_learn(self) -> bool:
+        return self.status == "finished" and self.diagnosis == "failed_to_learn"
 
     @property
     def label(self) -> str:
@@ -94,7 +115,10 @@ def failure_reason(run) -> str:
     if status == "gated":
         diff = run.data.metrics.get("gradcheck_difference", math.nan)
         limit = run.data.params.get("gradcheck.threshold", "?")
-        return f"gradient check failed: difference {diff:.3g} > threshold {limit}; never trained"
+        reason = tags.get("gradcheck_reason", "")
+        why = f" ({reason}: {runs.GATE_REASONS.get(reason, reason)})" if reason else ""
+        return (f"gradient check failed{why}: difference {diff:.3g} > threshold {limit}; never "
+                "trained")
     if status == "diverged":
         return tags.get("error_message", "diverged")
     if status == "killed":
@@ -112,7 +136,10 @@ def _row(run, varying: Sequence[str]) -> Row:
                keep_prob=float(p.get("reg.keep_prob", "nan")), status=job_status(run),
                gate=tags.get("gradcheck", ""), diagnosis=tags.get("diagnosis", ""),
                reason=failure_reason(run), metrics=dict(run.data.metrics),
-               extra={k: p.get(k, "") for k in varying})
+               extra={k: p.get(k, "") for k in varying},
+               gate_reason=tags.get("gradcheck_reason", ""),
+               failure_mode=tags.get("failure_mode", ""),
+               evidence=tags.get("diagnosis_evidence", ""))
 
 
 def load_sweep(client: MlflowClient, sweep_id: str | None = None) -> Sweep:
@@ -181,10 +208,10 @@ def make_figures(client: MlflowClient, sweep: Sweep, folder: Path) -> dict[str, 
             title="dev accuracy" + (" (mean over runs per cell)" if shared else ""))
     done = [r for r in rows if r.status == "finished"
             and math.isfinite(r.metric("train_error")) and math.isfinite(r.metric("dev_error"))]
-    if done:
+    points = scatter_points(rows)
+    if points:
         out["bias_variance.png"] = plots.bias_variance_scatter(
-            [(r.label, r.metric("train_error"), r.metric("dev_error")) for r in done],
-            folder / "bias_variance.png", bayes_error=sweep.bayes_error,
+            points, folder / "bias_variance.png", bayes_error=sweep.bayes_error,
             tolerance=sweep.tolerance, highlight=chosen.label if chosen else None,
             title="bias and variance of each run")
     curves = {}
@@ -201,6 +228,15 @@ def make_figures(client: MlflowClient, sweep: Sweep, folder: Path) -> dict[str, 
     return out
 
 
+def scatter_points(rows: Sequence[Row]) -> list[tuple[str, float, float]]:
+    """``(label, train_error, dev_error)`` of the runs the bias/variance figure shows: finished
+    with both errors, and not ``failed_to_learn`` (their errors are those of answering one class
+    everywhere, which no bias/variance reading applies to; the report lists them apart)."""
+    return [(r.label, r.metric("train_error"), r.metric("dev_error")) for r in rows
+            if r.status == "finished" and not r.failed_to_learn
+            and math.isfinite(r.metric("train_error")) and math.isfinite(r.metric("dev_error"))]
+
+
 def _mean_finite(values: Sequence[float]) -> float:
     finite = [v for v in values if math.isfinite(v)]
     return sum(finite) / len(finite) if finite else math.nan
@@ -208,16 +244,22 @@ def _mean_finite(values: Sequence[float]) -> float:
 
 # --- the two documents -----------------------------------------------------------------------
 
-COLUMNS = ("run", "init", "lambd", "keep_prob", "train acc", "dev acc", "test acc",
-           "avoidable bias", "variance", "diagnosis", "gate", "status")
+COLUMNS = ("run", "init", "lambd", "keep_prob", "train acc", "dev acc (95% interval)",
+           "test acc (95% interval)", "avoidable bias", "variance", "diagnosis", "gate", "status")
+
+
+def diagnosis_label(row: Row) -> str:
+    """The diagnosis, with the failure mode of a run that failed to learn; ``—`` when none."""
+    return (row.diagnosis + (f" ({row.failure_mode})" if row.failure_mode else "")) or "—"
 
 
 def table_rows(sweep: Sweep) -> list[list[str]]:
     """The run table as strings, best first, with any extra varying params after ``run``."""
     return [[r.name, *[str(r.extra[k]) for k in sweep.varying], r.init, f"{r.lambd:g}",
-             f"{r.keep_prob:g}", *[pages.num(r.metric(k), ".3f") for k in (
-                 "train_accuracy", "dev_accuracy", "test_accuracy", "avoidable_bias",
-                 "variance")], r.diagnosis or "—", r.gate or "not run", r.status]
+             f"{r.keep_prob:g}", pages.num(r.metric("train_accuracy"), ".3f"), r.accuracy("dev"),
+             r.accuracy("test"), *[pages.num(r.metric(k), ".3f") for k in (
+                 "avoidable_bias", "variance")], diagnosis_label(r),
+             runs.gate_label(r.gate, r.gate_reason), r.status]
             for r in sweep.rows]
 
 
@@ -232,22 +274,78 @@ def counts(sweep: Sweep) -> str:
     return ", ".join(f"{n} {k}" for k, n in sorted(tally.items()))
 
 
+def _accuracy(row: Row, split: str) -> str:
+    """``0.940 (95% interval 0.875–0.972, 99 test examples)``, or the accuracy alone."""
+    acc, n = row.metric(f"{split}_accuracy"), runs.split_size(row.metrics, split)
+    span = runs.interval(acc, n)
+    return pages.num(acc, ".3f") + (f" (95% interval {span[0]:.3f}–{span[1]:.3f}, {n} {split} "
+                                    "examples)" if span else "")
+
+
 def headline(chosen: Row | None) -> tuple[str, str]:
-    """(title, detail) of the selected configuration."""
+    """(title, detail) of the selected configuration, its accuracies with their Wilson 95%
+    intervals when the run logs how many examples they were measured on."""
     if chosen is None:
         return "No run finished: nothing to select.", ""
     title = (f"Selected: init={chosen.init}, lambd={chosen.lambd:g}, "
-             f"keep_prob={chosen.keep_prob:g}: test accuracy "
-             f"{chosen.metric('test_accuracy'):.3f}")
-    detail = (f"dev accuracy {chosen.metric('dev_accuracy'):.3f}, train accuracy "
+             f"keep_prob={chosen.keep_prob:g}: test accuracy {_accuracy(chosen, 'test')}")
+    detail = (f"dev accuracy {_accuracy(chosen, 'dev')}, train accuracy "
               f"{chosen.metric('train_accuracy'):.3f}, variance {chosen.metric('variance'):.3f}, "
-              f"diagnosis {chosen.diagnosis or '—'} (run {chosen.name}, {chosen.run_id}).")
+              f"diagnosis {diagnosis_label(chosen)} (run {chosen.name}, {chosen.run_id}).")
     return title, detail
+
+
+def selection_notes(sweep: Sweep, chosen: Row | None) -> list[str]:
+    """What the numbers allow to say about the selection: whether the selected run failed to
+    learn, which runs the dev set cannot tell apart from it (:func:`initreg.runs.rivals`), and
+    which intervals are missing."""
+    if chosen is None:
+        return []
+    notes = []
+    if chosen.failed_to_learn:
+        notes.append(f"The selected run failed to learn ({chosen.failure_mode or 'no mode'}): "
+                     "it predicts one class for every training example, and no run that "
+                     "learned has a higher dev accuracy.")
+    done = [r for r in sweep.rows if r.status == "finished" and r.run_id != chosen.run_id
+            and math.isfinite(r.metric("dev_accuracy"))]
+    notes.append(runs.dev_separation(chosen.metrics, [(r.name, r.metrics) for r in done]))
+    missing = runs.missing_sizes([r.metrics for r in (chosen, *done)])
+    if missing:
+        notes.append(missing[0].upper() + missing[1:] + ".")
+    return notes
 
 
 def problems(sweep: Sweep) -> list[Row]:
     """Runs that were gated, diverged, failed, killed or left running."""
     return [r for r in sweep.rows if r.status != "finished"]
+
+
+def inconclusive(sweep: Sweep) -> list[tuple[Row, str]]:
+    """``(row, text)`` of the runs whose gradient check was inconclusive: they trained."""
+    return [(r, f"{runs.gate_sentence(r.gate, r.gate_reason)} (difference "
+                f"{pages.num(r.metric('gradcheck_difference'))}); {r.status}")
+            for r in sweep.rows if r.gate == "inconclusive"]
+
+
+def learning_failures(sweep: Sweep) -> dict[str, list[Row]]:
+    """The runs that finished without learning, grouped by failure mode (in
+    :data:`initreg.diagnosis.FAILURE_MODES` order)."""
+    groups: dict[str, list[Row]] = {}
+    for r in sweep.rows:
+        if r.failed_to_learn:
+            groups.setdefault(r.failure_mode or "unknown", []).append(r)
+    order = {m: i for i, m in enumerate(FAILURE_MODES)}
+    return dict(sorted(groups.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
+
+
+NO_LEARNING = ("They predict one class for every training example, so the bias/variance "
+               "diagnosis does not apply to them and the bias/variance figure leaves them out.")
+SECTIONS = ("Gated, diverged and failed runs", "Trained after an inconclusive gradient check",
+            "Runs that failed to learn")
+
+
+def _mode_heading(mode: str, rows: Sequence[Row]) -> str:
+    return f"{mode.replace('_', ' ')}: {len(rows)} run{'s' if len(rows) != 1 else ''}"
 
 
 def _figures(figures: dict[str, Path]) -> dict[str, tuple[Path, str]]:
@@ -259,19 +357,35 @@ def markdown(sweep: Sweep, figures: dict[str, Path]) -> str:
     """The Markdown summary, every text from the runs escaped; figures are linked by file name
     (they sit beside it)."""
     esc, code = pages.md_escape, pages.md_code
-    title, detail = headline(select(sweep.rows))
+    chosen = select(sweep.rows)
+    title, detail = headline(chosen)
     lines = [f"# Sweep report: {esc(sweep.name)}", "",
              f"Experiment {code(sweep.experiment)}, parent run {code(sweep.run_id)}; "
              f"overrides {code(sweep.tags.get('sweep_overrides', ''))}; runs: "
              f"{esc(counts(sweep))}.", "", f"## {esc(title)}", ""]
     if detail:
-        lines += [esc(detail), "", esc(NO_TEST_SENTENCE), ""]
+        lines += [esc(detail), "", *[x for n in selection_notes(sweep, chosen)
+                                     for x in (esc(n), "")], esc(NO_TEST_SENTENCE), ""]
     lines += ["## Runs (best dev accuracy first)", "",
               pages.md_table(header(sweep), table_rows(sweep))]
-    lines += ["", "## Gated, diverged and failed runs", ""]
+    lines += ["", f"## {SECTIONS[0]}", ""]
     lines += [f"- **{esc(r.status)}** {esc(r.name)}: {esc(r.reason)}" for r in problems(sweep)
               ] or ["None: every run trained."]
-    lines += ["", "## Figures", "", pages.figures(_figures(figures))[1], ""]
+    lines += ["", f"## {SECTIONS[1]}", ""]
+    lines += [f"- **{esc(runs.gate_label(r.gate, r.gate_reason))}** {esc(r.name)}: {esc(text)}"
+              for r, text in inconclusive(sweep)] or ["None."]
+    lines += ["", f"## {SECTIONS[2]}", ""]
+    groups = learning_failures(sweep)
+    if groups:
+        lines += [NO_LEARNING, ""]
+        for mode, rows in groups.items():
+            lines += [f"### {esc(_mode_heading(mode, rows))}", "",
+                      esc(FAILURE_RECOMMENDATIONS.get(mode, "")), "",
+                      *[f"- {esc(r.name)}: {esc(r.evidence or 'no evidence recorded')}"
+                        for r in rows], ""]
+    else:
+        lines += ["None: every run that finished learned something.", ""]
+    lines += ["## Figures", "", pages.figures(_figures(figures))[1], ""]
     return "\n".join(lines)
 
 
@@ -284,6 +398,21 @@ def _td_class(i: int, n: int, left: set[int], status: str) -> str:
     if i == n - 1:
         return f"s-{status}"
     return "l" if i in left else ""
+
+
+def _html_failed_to_learn(sweep: Sweep) -> str:
+    e = html.escape
+    groups = learning_failures(sweep)
+    if not groups:
+        return "<p>None: every run that finished learned something.</p>"
+    parts = [f"<p>{e(NO_LEARNING)}</p>"]
+    for mode, rows in groups.items():
+        items = "".join(f"<li>{e(r.name)}: {e(r.evidence or 'no evidence recorded')}</li>"
+                        for r in rows)
+        parts.append(f"<h3>{e(_mode_heading(mode, rows))}</h3>"
+                     f"<p>{e(FAILURE_RECOMMENDATIONS.get(mode, ''))}</p>"
+                     f'<ul class="problems">{items}</ul>')
+    return "".join(parts)
 
 
 def html_body(sweep: Sweep, figures: dict[str, Path]) -> str:
@@ -303,7 +432,10 @@ def html_body(sweep: Sweep, figures: dict[str, Path]) -> str:
     items = "".join(f'<li><b class="s-{e(r.status)}">{e(r.status)}</b> {e(r.name)}: '
                     f"{e(r.reason)}</li>" for r in problems(sweep)
                     ) or "<li>None: every run trained.</li>"
-    detail_html = (f"<p>{e(detail)}</p><p class=\"note\">{e(NO_TEST_SENTENCE)}</p>"
+    unsure = "".join(f"<li><b>{e(runs.gate_label(r.gate, r.gate_reason))}</b> {e(r.name)}: "
+                     f"{e(text)}</li>" for r, text in inconclusive(sweep)) or "<li>None.</li>"
+    notes = "".join(f"<p>{e(x)}</p>" for x in selection_notes(sweep, chosen))
+    detail_html = (f"<p>{e(detail)}</p>{notes}<p class=\"note\">{e(NO_TEST_SENTENCE)}</p>"
                    if detail else "")
     return f"""<p class="meta">Experiment <code>{e(sweep.experiment)}</code>, parent run
 <code>{e(sweep.run_id)}</code>; overrides <code>{e(sweep.tags.get('sweep_overrides', ''))}</code>;
@@ -311,8 +443,12 @@ runs: {e(counts(sweep))}; Bayes error {sweep.bayes_error:.3f}, tolerance {sweep.
 <section class="headline"><div class="big">{e(title)}</div>{detail_html}</section>
 <h2>Runs (best dev accuracy first)</h2>
 {table}
-<h2>Gated, diverged and failed runs</h2>
+<h2>{SECTIONS[0]}</h2>
 <ul class="problems">{items}</ul>
+<h2>{SECTIONS[1]}</h2>
+<ul class="problems">{unsure}</ul>
+<h2>{SECTIONS[2]}</h2>
+{_html_failed_to_learn(sweep)}
 <h2>Figures</h2>
 {pages.figures(_figures(figures))[0]}"""
 

@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import textwrap
 import time
 from pathlib import Path
 
@@ -10,7 +11,19 @@ from mlflow.entities import LoggedModelOutput
 
 from initreg import doctor, tracking
 from initreg.lifecycle import STATUS_FILE
-from initreg.runs import best_run, job_status, metric, ranked, run_rank
+from initreg.runs import (
+    accuracy_text,
+    best_run,
+    dev_separation,
+    gate_label,
+    gate_sentence,
+    job_status,
+    metric,
+    missing_sizes,
+    ranked,
+    run_rank,
+    split_size,
+)
 
 STOP_WAIT_S = 20.0  # how long stopped workers get to end their own runs before SIGKILL
 
@@ -35,23 +48,57 @@ def parent_note(parent: dict, best, status: str) -> str:
 
 
 def summary_lines(runs, best: int = 5) -> list[str]:
-    """A table of the best runs (:func:`initreg.runs.best_run`'s ranking) and each outcome's
-    count."""
+    """A table of the best runs (:func:`initreg.runs.best_run`'s ranking) with their dev and
+    test accuracy's Wilson 95% intervals and gate verdicts, each outcome's count, how far the
+    best run is from the others on dev, and every run that did not simply train and learn:
+    gated, diverged, failed, killed or running; trained after an inconclusive gate; failed to
+    learn."""
     counts: dict[str, int] = {}
     for r in runs:
         counts[job_status(r)] = counts.get(job_status(r), 0) + 1
     done = [r for r in ranked(runs) if run_rank(r)[0] == 0]
-    lines = [f"{'run':<40} {'train':>6} {'dev':>6} {'test':>6}  diagnosis"]
+    lines = [f"{'run':<40} {'train':>6}  {'dev (95% interval)':<20} {'test (95% interval)':<20} "
+             f"{'gate':<20} diagnosis"]
     for r in done[:best]:
-        lines.append(f"{r.info.run_name[:40]:<40} {metric(r, 'train_accuracy'):6.3f} "
-                     f"{metric(r, 'dev_accuracy'):6.3f} {metric(r, 'test_accuracy'):6.3f}  "
-                     f"{r.data.tags.get('diagnosis', '')}")
+        m, tags = r.data.metrics, r.data.tags
+        gate = gate_label(tags.get("gradcheck", ""), tags.get("gradcheck_reason", ""))
+        lines.append(f"{r.info.run_name[:40]:<40} {metric(r, 'train_accuracy'):6.3f}  "
+                     f"{accuracy_text(metric(r, 'dev_accuracy'), split_size(m, 'dev')):<20} "
+                     f"{accuracy_text(metric(r, 'test_accuracy'), split_size(m, 'test')):<20} "
+                     f"{gate:<20} {_diagnosis(tags)}")
     lines.append("runs: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    if done:
+        others = [(r.info.run_name, r.data.metrics) for r in done[1:]]
+        lines += textwrap.wrap(dev_separation(done[0].data.metrics, others), 100,
+                               subsequent_indent="  ")
+        missing = missing_sizes([r.data.metrics for r in done])
+        if missing:
+            lines.append(missing[0].upper() + missing[1:] + ".")
     for r in runs:
-        if job_status(r) not in ("finished",):
-            why = r.data.tags.get("error_message") or r.data.tags.get("failure_reason", "")
-            lines.append(f"  {job_status(r):>8}: {r.info.run_name}  {why}"[:160])
+        lines += [f"  {label:>15}: {r.info.run_name}  {why}"[:160] for label, why in _notes(r)]
     return lines
+
+
+def _notes(run) -> list[tuple[str, str]]:
+    """``(label, why)`` for a run that did not simply train and learn (none when it did)."""
+    status, tags = job_status(run), run.data.tags
+    gate = tags.get("gradcheck", ""), tags.get("gradcheck_reason", "")
+    if status == "gated":
+        return [(status, gate_sentence("failed", gate[1], explain=False))]
+    if status != "finished":
+        return [(status, tags.get("error_message") or tags.get("failure_reason", ""))]
+    notes = []
+    if gate[0] == "inconclusive":
+        notes.append(("inconclusive", gate_sentence(*gate, explain=False)))
+    if tags.get("diagnosis") == "failed_to_learn":
+        notes.append(("failed_to_learn", _diagnosis(tags)))
+    return notes
+
+
+def _diagnosis(tags) -> str:
+    """The diagnosis tag, with the failure mode of a run that failed to learn."""
+    mode = tags.get("failure_mode")
+    return tags.get("diagnosis", "") + (f" ({mode})" if mode else "")
 
 
 def job_records(sweep_dir: str | None) -> list[dict]:

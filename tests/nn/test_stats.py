@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from initreg.nn import Network, initialize
+from initreg.nn import Network, initialize, train
 from initreg.nn.stats import (
     GradRecorder,
     activation_stats,
@@ -100,27 +100,27 @@ def test_grad_recorder_keeps_the_gradients_of_the_last_call():
                       "grad_norm_l1", "grad_norm_l2", "symmetry_l1"}
 
 
-def test_training_through_the_recorder_takes_the_fast_step_and_changes_no_bits():
-    from initreg.nn import train
-
+@pytest.mark.parametrize("engine", ["numpy", "compiled"])
+def test_training_through_the_recorder_takes_the_fast_step_and_changes_no_bits(engine):
     X = np.random.default_rng(1).standard_normal((2, 60))
     Y = (X[:1] * X[1:] > 0).astype(float)
     direct, watched = (Network([2, 6, 3, 1], init="he", seed=2, lambd=0.1, keep_prob=0.9)
                        for _ in range(2))
     rec = GradRecorder(watched)
-    assert rec._trainer(X, Y) is not None  # the buffer-reusing step, not cost_and_grads
+    assert rec.step_fn(X, Y, engine=engine) is not None  # the buffer-reusing step
     seen = {}
 
     def on_log(i, cost, _model):  # the gradients this iteration's update is about to use
         seen[i] = {k: v.copy() for k, v in rec.grads.items()}
 
-    kw = {"learning_rate": 0.5, "num_iterations": 30, "log_every": 10}
+    kw = {"learning_rate": 0.5, "num_iterations": 30, "log_every": 10, "engine": engine}
     h1 = train(direct, X, Y, rng=np.random.default_rng(4), **kw)
     h2 = train(rec, X, Y, rng=np.random.default_rng(4), callback=on_log, **kw)
     assert h1.costs == h2.costs
     for name, p in direct.params.items():
         np.testing.assert_array_equal(watched.params[name], p)
     fresh = Network([2, 6, 3, 1], init="he", seed=2, lambd=0.1, keep_prob=0.9)
-    _, g0 = fresh.cost_and_grads(X, Y, rng=np.random.default_rng(4))  # iteration 0's masks
+    _, g0 = fresh.cost_and_grads(X, Y, rng=np.random.default_rng(4),  # iteration 0's masks
+                                 engine=engine)
     for name, g in g0.items():
         np.testing.assert_array_equal(seen[0][name], g)

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
+from stores import new_store
 
 import initreg.config  # noqa: F401  (registers the schema)
 
@@ -23,8 +24,12 @@ def compose_cfg(overrides=()):
         return compose(config_name="config", overrides=list(overrides))
 
 
-def run_pipeline(args, tmp_path, extra_env=None, check=True, timeout=600):
-    """Run pipelines/train.py for real into stores and folders under tmp_path."""
+def run_pipeline(args, tmp_path, extra_env=None, check=True, timeout=600, make_store=True):
+    """Run pipelines/train.py for real into stores and folders under tmp_path (with
+    ``make_store``, an empty migrated store is put there first when absent: creating one is
+    not what these tests check)."""
+    if make_store:
+        new_store(tmp_path / "mlruns" / "mlflow.db")
     env = {**os.environ, "PYTHONPATH": SUBPROCESS_PATH,
            "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlruns/mlflow.db", **(extra_env or {})}
     flags = [a for a in args if a in ("-m", "--multirun")]
@@ -43,3 +48,13 @@ def all_runs(client):
     """Every run in every experiment of the store."""
     exps = [e.experiment_id for e in client.search_experiments()]
     return client.search_runs(exps, max_results=10000) if exps else []
+
+
+def run_in_process(overrides, tmp_path):
+    """One job through ``initreg.job.run_job`` in this process, into the store under tmp_path
+    (what ``pipelines/train.py`` runs for a single run, without a new interpreter)."""
+    from initreg import job
+
+    new_store(tmp_path / "mlruns" / "mlflow.db")
+    return job.run_job(compose_cfg([*overrides,
+                                    f"tracking.uri=sqlite:///{tmp_path}/mlruns/mlflow.db"]))

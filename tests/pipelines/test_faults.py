@@ -127,18 +127,14 @@ def test_a_dead_holder_does_not_block_resume(tmp_path, store):
 
 
 def test_concurrent_first_starts_on_a_fresh_store_all_succeed(tmp_path):
-    """Two `doctor` runs (each creates and migrates the store) started together."""
-    uri = _uri(tmp_path)
-    for attempt in range(3):
-        folder = tmp_path / f"try{attempt}"
-        folder.mkdir()
-        cmd = [sys.executable, str(ROOT / "pipelines" / "doctor.py"), "--uri",
-               f"sqlite:///{folder}/mlflow.db"]
-        procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  text=True) for _ in range(3)]
-        outs = [(p.wait(timeout=120), p.stdout.read()) for p in procs]
-        assert [code for code, _ in outs] == [0, 0, 0], outs
-    assert uri  # the fixture-free store above is per attempt
+    """Four `doctor` runs, each creating and migrating the same new store, started together
+    (without the store's lock, all but one or two fail)."""
+    cmd = [sys.executable, str(ROOT / "pipelines" / "doctor.py"), "--uri",
+           f"sqlite:///{tmp_path}/fresh/mlflow.db"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for _ in range(4)]
+    outs = [(p.wait(timeout=120), p.stdout.read()) for p in procs]
+    assert [code for code, _ in outs] == [0, 0, 0, 0], outs
 
 
 def test_two_sweeps_started_together_on_a_fresh_store(tmp_path):

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from pipeline_utils import all_runs, compose_cfg
+from stores import new_store
 
 from initreg import job
 
@@ -12,15 +13,14 @@ FAST = ["train.num_iterations=300", "train.log_every=100"]
 
 
 def _run(tmp_path, overrides):
+    _client(tmp_path)
     cfg = compose_cfg([*FAST, *overrides, f"tracking.uri=sqlite:///{tmp_path}/mlruns/mlflow.db"])
     outcome = job.run_job(cfg)
     return outcome, {r.info.run_id: r for r in all_runs(_client(tmp_path))}[outcome.run_id]
 
 
 def _client(tmp_path):
-    from initreg import tracking
-
-    return tracking.client(tracking.resolve_uri(f"sqlite:///{tmp_path}/mlruns/mlflow.db"))
+    return new_store(tmp_path / "mlruns" / "mlflow.db")
 
 
 def test_an_inconclusive_gate_trains_and_says_why(tmp_path):

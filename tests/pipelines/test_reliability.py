@@ -9,8 +9,17 @@ import time
 import numpy as np
 import pytest
 import scipy.io
-from mlflow.tracking import MlflowClient
-from pipeline_utils import CONF, ROOT, SUBPROCESS_PATH, TRAIN, all_runs, compose_cfg, run_pipeline
+from pipeline_utils import (
+    CONF,
+    ROOT,
+    SUBPROCESS_PATH,
+    TRAIN,
+    all_runs,
+    compose_cfg,
+    run_in_process,
+    run_pipeline,
+)
+from stores import new_store
 
 from initreg import job
 from initreg.config import ConfigError
@@ -27,8 +36,7 @@ def _uri(tmp_path):
 @pytest.fixture
 def seeded_store(tmp_path):
     """A store that already holds one FINISHED run, so 'unchanged' means something."""
-    client = MlflowClient(tracking_uri=_uri(tmp_path))
-    (tmp_path / "mlruns").mkdir(exist_ok=True)
+    client = new_store(tmp_path / "mlruns" / "mlflow.db")
     exp = client.create_experiment("football")
     run = client.create_run(exp)
     client.log_metric(run.info.run_id, "dev_accuracy", 0.5)
@@ -156,8 +164,8 @@ def test_divergence_stops_the_run_and_the_sweep_goes_on(tmp_path, store):
 
 
 def test_non_finite_init_is_reported_by_the_guard_at_iteration_0(tmp_path, store):
-    proc = run_pipeline(["init=random", "init.scale=1e200", *FAST], tmp_path, check=False)
-    assert proc.returncode == 1  # a run that ends FAILED
+    outcome = run_in_process(["init=random", "init.scale=1e200", *FAST], tmp_path)
+    assert outcome.failed  # the command line exits 1 then (test_faults)
     (run,) = all_runs(store)
     assert run.info.status == "FAILED"
     assert run.data.tags["failure_reason"] == "diverged"

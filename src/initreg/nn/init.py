@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-Rng = np.random.Generator | np.random.RandomState
+from initreg.nn.rng import Rng
 
 
 def zeros(n: int, n_prev: int, rng: Rng, scale: float = 10.0) -> np.ndarray:

@@ -122,16 +122,19 @@ class GradRecorder:
         cost, self.grads = self.model.cost_and_grads(X, Y, rng=rng)
         return cost, self.grads
 
-    def _trainer(self, X, Y):
-        """The model's buffer-reusing step (``Network._trainer``), recording its gradients; None
-        when the model has none, so ``train`` falls back to ``cost_and_grads``."""
-        make = getattr(self.model, "_trainer", None)
-        step = make(X, Y) if make is not None else None
+    def step_fn(self, X, Y, **options):
+        """The model's ``step_fn(X, Y, **options)`` (the step protocol of ``initreg.nn.train``),
+        recording its gradients; None when the model has none, so ``train`` falls back to
+        ``cost_and_grads``."""
+        make = getattr(self.model, "step_fn", None)
+        step = make(X, Y, **options) if make is not None else None
         if step is None:
             return None
 
-        def recorded(rng, need_cost):
-            cost, self.grads = step(rng, need_cost)
+        def recorded(rng, need_cost, *update):
+            cost, self.grads = step(rng, need_cost, *update)
             return cost, self.grads
 
+        recorded.descends = getattr(step, "descends", False)
+        recorded.engine = getattr(step, "engine", "numpy")
         return recorded

@@ -6,7 +6,8 @@ blocks between Python threads instead, each block's products on one BLAS thread,
 busy for the whole step (NumPy releases the GIL inside its loops and BLAS calls). Two threads
 that each call a multi-threaded BLAS would oversubscribe the cores, so the BLAS is held to one
 thread while the blocks run and given back its setting afterwards (``threadpoolctl``; the limit
-is process-wide for that moment).
+is process-wide for that moment). One thread holds it to one thread too: a product the BLAS
+splits between its threads can round differently, and the count must not change the bits.
 
 The thread count defaults to the BLAS's own (``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS``, else
 the cores), so a sweep that gives each job one BLAS thread gets one-thread steps.
@@ -44,10 +45,11 @@ class StepThreads:
         self.count = max(1, threads)
 
     def run(self, fn: Callable[[int], None], n: int) -> None:
-        """Call ``fn(t)`` for t in 0..n-1, in parallel when n > 1; re-raise the first error."""
-        if n <= 1:
-            fn(0)
-            return
+        """Call ``fn(t)`` for t in 0..n-1, in parallel when n > 1; re-raise the first error.
+
+        The BLAS runs one thread for every n, 1 included: a product split between BLAS threads
+        can round differently, and then the thread count would change the bits.
+        """
         errors: list[BaseException] = []
 
         def target(t: int) -> None:
@@ -57,6 +59,9 @@ class StepThreads:
                 errors.append(err)
 
         with self._controller.limit(limits=1, user_api="blas"):
+            if n <= 1:
+                fn(0)
+                return
             others = [threading.Thread(target=target, args=(t,), daemon=True)
                       for t in range(1, n)]
             for th in others:

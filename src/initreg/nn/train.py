@@ -1,4 +1,27 @@
-"""Batch gradient descent for any model with ``params`` and ``cost_and_grads``."""
+"""Batch gradient descent for any model with ``params`` and ``cost_and_grads``.
+
+The step protocol. A model MAY also provide ``step_fn(X, Y)``, returning a function
+``step(rng, need_cost) -> (cost or None, grads)`` that ``train`` then calls once per iteration
+instead of ``cost_and_grads``:
+
+- ``step`` computes the gradient over the same ``(X, Y)`` at the current ``params``, with dropout
+  masks drawn from ``rng`` (None: no dropout), exactly as ``cost_and_grads(X, Y, rng=rng)`` would;
+- the cost is returned only when ``need_cost`` is True, else None (so a step may skip it);
+- ``grads`` (keyed like ``params``) are buffers the step owns and reuses: every call overwrites
+  them, and the caller may overwrite them too (``train`` scales them in place);
+- ``step_fn`` returns None when the protocol does not apply (a ``Network`` subclass that
+  overrides ``cost_and_grads``), and ``train`` falls back to ``cost_and_grads``.
+
+A step MAY also take the update: when it has ``descends = True``, ``step(rng, need_cost,
+learning_rate)`` also subtracts ``learning_rate x grads`` from ``params`` in place, exactly as
+``train`` would (``grads`` then hold the scaled gradient). ``train`` asks for it only on iterations
+that have no log point and no divergence check, so that callbacks and the guard see the same
+parameters as without it. ``step_fn(X, Y, engine=...)`` picks the engine (``train``'s ``engine``,
+passed on when given).
+
+``Network.step_fn`` implements it over preallocated buffers (NumPy, or the compiled engine of
+``initreg.nn.compiled``, which descends); ``stats.GradRecorder.step_fn`` forwards its model's.
+"""
 
 import math
 import time
@@ -22,28 +45,94 @@ class DivergenceError(RuntimeError):
 
 @dataclass
 class History:
-    """Costs recorded every ``log_every`` iterations (and at the last one)."""
+    """Costs recorded every ``log_every`` iterations (and at the last one), and what a caller
+    measured along the way.
+
+    iterations, costs: the log points and the cost at each; seconds: the wall time of ``train``.
+    layer_stats: per-layer statistics (``initreg.nn.stats.layer_stats``) at the first and last
+    log points where the caller measured them, ``{"start": (iteration, stats), "end":
+    (iteration, stats)}``; ``train`` leaves it empty, a caller's callback fills it.
+    """
 
     iterations: list[int] = field(default_factory=list)
     costs: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    engine: str = "numpy"  # the engine that ran the steps (``compiled`` or ``numpy``)
+    layer_stats: dict[str, tuple[int, dict[str, float]]] = field(default_factory=dict)
 
 
 def _rng_for(rng: MaskRng | None, iteration: int):
     return rng(iteration) if callable(rng) else rng
 
 
-def _check_divergence(i: int, cost: float, cost0: float, factor: float | None, params) -> None:
-    if not math.isfinite(cost):
-        raise DivergenceError(i, cost, "the cost is not finite")
-    if factor is not None and cost > factor * cost0:
-        raise DivergenceError(i, cost, f"the cost rose above {factor:g} x its initial {cost0:.6g}")
+GUARD_EVERY = 10  # between log points, the cost is checked for divergence every this many steps
+COLLAPSE_FACTOR = 2.0  # a cost that stays above this x its lowest value ...
+COLLAPSE_WINDOW = 1000  # ... for this many iterations has collapsed
+STUCK_FACTOR = 1.1  # a cost that stops changing above this x its lowest value is stuck there
+STUCK_CHANGE = 1e-9  # "stopped changing": this relative change or less from one check to the next
+
+
+class DivergenceGuard:
+    """The divergence checks of one run, fed every cost that training computes.
+
+    ``see(i, cost)`` raises ``DivergenceError`` when the cost is not finite or, with a
+    ``factor``, when:
+
+    - blow-up: the cost is above ``factor`` x its initial value;
+    - collapse: the cost has been above ``COLLAPSE_FACTOR`` x its lowest value at every check
+      for ``COLLAPSE_WINDOW`` iterations: knocked into a much worse state, it stays there;
+    - stuck: the costs of two checks ``GUARD_EVERY`` iterations apart agree to
+      ``STUCK_CHANGE`` while above ``STUCK_FACTOR`` x its lowest value (a network whose ReLUs
+      all died does this: only its output bias still moves, to a fixed point or a 2-cycle).
+
+    The lowest value counts as no less than the initial cost / ``factor``, so that noise of a
+    few times a cost near 0 is not a collapse. A spike that recovers is no divergence: deep
+    nets can spike far above their lowest cost and train on.
+    """
+
+    def __init__(self, factor: float | None):
+        self.factor = factor
+        self.initial: float | None = None
+        self.lowest, self.lowest_at = math.inf, 0
+        self.above_since: int | None = None  # the first check of the current collapse
+        self.last_check: float | None = None  # the cost at the previous GUARD_EVERY check
+
+    def see(self, i: int, cost: float) -> None:
+        """Check the cost of iteration i."""
+        if not math.isfinite(cost):
+            raise DivergenceError(i, cost, "the cost is not finite")
+        if self.initial is None:
+            self.initial = cost
+        if cost < self.lowest:
+            self.lowest, self.lowest_at = cost, i
+        if self.factor is None:
+            return
+        if cost > self.factor * self.initial:
+            raise DivergenceError(i, cost, f"the cost rose above {self.factor:g} x its initial "
+                                           f"value {self.initial:.6g}")
+        reference = max(self.lowest, self.initial / self.factor)
+        lowest = f"its lowest value {self.lowest:.6g} (iteration {self.lowest_at})"
+        if cost <= COLLAPSE_FACTOR * reference:
+            self.above_since = None
+        elif self.above_since is None:
+            self.above_since = i
+        elif i - self.above_since >= COLLAPSE_WINDOW:
+            raise DivergenceError(i, cost, f"the cost has been above {COLLAPSE_FACTOR:g} x "
+                                           f"{lowest} at every check since iteration "
+                                           f"{self.above_since}")
+        if i % GUARD_EVERY == 0:
+            last, self.last_check = self.last_check, cost
+            if (last is not None and abs(cost - last) <= STUCK_CHANGE * cost
+                    and cost > STUCK_FACTOR * reference):
+                raise DivergenceError(i, cost, f"the cost stopped changing (iterations "
+                                               f"{i - GUARD_EVERY} and {i} agree) at "
+                                               f"{cost / self.lowest:.3g} x {lowest}")
+
+
+def _check_params(i: int, cost: float, params) -> None:
     for name, p in params.items():
         if not np.isfinite(p).all():
             raise DivergenceError(i, cost, f"parameter {name} is not finite")
-
-
-GUARD_EVERY = 10  # between log points, the cost is checked for divergence every this many steps
 
 
 def train(
@@ -57,21 +146,27 @@ def train(
     log_every: int = 100,
     callback: Callback | None = None,
     divergence_factor: float | None = None,
+    engine: str | None = None,
 ) -> History:
     """Run ``num_iterations`` steps of full-batch gradient descent on ``model.params`` in place.
 
     X: (n_x, m); Y: (1, m). ``rng`` draws dropout masks: a Generator/RandomState that advances
     (fresh masks every iteration) or a callable ``iteration -> rng`` (the course's fixed masks);
     None trains without dropout. Every ``log_every`` iterations, and at the last, the cost is
-    recorded, the run is checked for divergence (a non-finite cost or parameter, or a cost above
-    ``divergence_factor`` x the cost at iteration 0, which raises ``DivergenceError``), and
-    ``callback(iteration, cost, model)`` is called. Between log points the cost is checked every
-    ``GUARD_EVERY`` iterations (every iteration for a model without a fast path), so a diverging
-    run stops within a few steps.
+    recorded, the parameters are checked for non-finite values, and ``callback(iteration, cost,
+    model)`` is called. The cost is checked by a ``DivergenceGuard`` at every log point and,
+    between them, every ``GUARD_EVERY`` iterations (every iteration for a model without a
+    ``step_fn``): a non-finite cost, or with ``divergence_factor`` a cost above that x its
+    initial value, one that stays above ``COLLAPSE_FACTOR`` x its lowest value for
+    ``COLLAPSE_WINDOW`` iterations, or one that stops changing above ``STUCK_FACTOR`` x its
+    lowest value, raises ``DivergenceError`` (see ``DivergenceGuard``). None: only non-finite
+    values stop the run.
 
-    A ``Network`` trains through its buffer-reusing step (``Network._trainer``), which skips the
-    cost on the other iterations; any other model (or a subclass overriding ``cost_and_grads``)
-    through ``cost_and_grads``. Both give the same parameters.
+    A model with a ``step_fn`` (the step protocol in this module's docstring; a ``Network``)
+    trains through its step, which skips the cost on the other iterations; any other model
+    through ``cost_and_grads``. Both give the same parameters. ``engine`` (``compiled`` or
+    ``numpy``) is passed to ``step_fn``; None leaves the model's default (a ``Network``'s is
+    ``compiled`` where it applies); ``history.engine`` says which ran.
     """
     if learning_rate <= 0:
         raise ValueError(f"learning_rate={learning_rate!r} is not allowed; allowed: > 0")
@@ -80,26 +175,31 @@ def train(
     history = History()
     start = time.perf_counter()
     params = model.params
-    trainer = getattr(model, "_trainer", None)
-    step = trainer(X, Y) if trainer is not None else None
+    step_fn = getattr(model, "step_fn", None)
+    if step_fn is None:
+        step = None
+    else:
+        step = step_fn(X, Y) if engine is None else step_fn(X, Y, engine=engine)
     fast = step is not None
+    descends = fast and getattr(step, "descends", False)
+    history.engine = getattr(step, "engine", "numpy")
     if not fast:
         def step(step_rng, need_cost):
             return model.cost_and_grads(X, Y, rng=step_rng)
-    cost0 = None
+    guard = DivergenceGuard(divergence_factor)
     last = num_iterations - 1
     for i in range(num_iterations):
         log_now = i % log_every == 0 or i == last
-        cost, grads = step(_rng_for(rng, i), log_now or i % GUARD_EVERY == 0)
-        if cost0 is None:
-            cost0 = cost
-        # Scalar checks whenever there is a cost (cheap); the parameter scan only at log points.
-        if cost is not None and (not math.isfinite(cost) or (
-            divergence_factor is not None and cost > divergence_factor * cost0
-        )):
-            _check_divergence(i, cost, cost0, divergence_factor, params)
+        checked = log_now or i % GUARD_EVERY == 0
+        if descends and not checked:  # the step takes the update itself
+            step(_rng_for(rng, i), False, learning_rate)
+            continue
+        cost, grads = step(_rng_for(rng, i), checked)
+        # The cost checks whenever there is a cost (cheap); the parameter scan at log points.
+        if cost is not None:
+            guard.see(i, cost)
         if log_now:
-            _check_divergence(i, cost, cost0, divergence_factor, params)
+            _check_params(i, cost, params)
             history.iterations.append(i)
             history.costs.append(cost)
             if callback is not None:

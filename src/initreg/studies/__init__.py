@@ -20,6 +20,7 @@ from initreg.studies.curve import (
 )
 from initreg.studies.depth import (
     EXPLODED_ABOVE,
+    RECOVERED_WITHIN,
     VANISHED_BELOW,
     DepthRow,
     depth_rows,
@@ -29,14 +30,18 @@ from initreg.studies.depth import (
     he_ratio_spread,
     init_sentence,
     not_recomputed_sentence,
+    recovery,
 )
+from initreg.studies.devset import DevSet, dev_set
 from initreg.studies.fraud import baseline_accuracy, fraud_section
 
 __all__ = [
     "EXPLODED_ABOVE",
+    "RECOVERED_WITHIN",
     "VANISHED_BELOW",
     "CurvePoint",
     "DepthRow",
+    "DevSet",
     "baseline_accuracy",
     "best_regularization",
     "curve_points",
@@ -45,9 +50,11 @@ __all__ = [
     "depth_rows",
     "depth_section",
     "depth_verdict",
+    "dev_set",
     "finite_width_sentence",
     "fraud_section",
     "he_ratio_spread",
     "init_sentence",
     "not_recomputed_sentence",
+    "recovery",
 ]

@@ -10,21 +10,22 @@ from the numbers with the thresholds below, never written by hand.
 """
 
 import math
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from initreg import plots
+from initreg.metrics import wilson_interval
 from initreg.nn import initialize, stats
 from initreg.pages import Section, num, png_folder, section
 from initreg.rebuild import rebuild
-from initreg.runs import init_order, job_status, metric, param, run_init_label
+from initreg.runs import correct_count, init_order, job_status, metric, param, run_init_label
+from initreg.studies.devset import DevSet, chance_text, dev_set, stored_config
 
 VANISHED_BELOW = 1e-2  # activation std of the last hidden layer / layer 1's, at initialisation
 EXPLODED_ABOVE = 1e2
+RECOVERED_WITHIN = 0.02  # a deep run "recovered" within this of the study's best dev accuracy
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class DepthRow:
     source: str  # "logged" (step-0 metrics), "recomputed" (from config.yaml: never trained)
     # or "not recomputed"
     note: str = ""  # why the statistics could not be recomputed
+    diagnosis: str = ""  # the run's diagnosis tag: failed_to_learn when it never learned
+    failure_mode: str = ""  # why it never learned (initreg.diagnosis.FAILURE_MODES)
 
     @property
     def ratio(self) -> float:
@@ -66,15 +69,9 @@ def _step0(client, run_id: str, keys: list[str]) -> dict[str, float] | None:
 def _recompute(client, run, keys: list[str]) -> tuple[dict[str, float] | None, str]:
     """Init statistics of a run that never trained (gated, diverged at 0), from its stored
     config; ``(None, why)`` when they cannot be recomputed."""
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            path = client.download_artifacts(run.info.run_id, "config.yaml", tmp)
-        except Exception:  # MLflow's own errors: the run crashed before writing config.yaml
-            return None, "no config.yaml was stored"
-        try:
-            config = yaml.safe_load(Path(path).read_text())
-        except yaml.YAMLError:
-            return None, "its config.yaml is not YAML"
+    config, why = stored_config(client, run)
+    if config is None:
+        return None, why
     try:
         model, ds = rebuild(config)
     except (ValueError, TypeError) as err:  # RebuildError, DataError, a class's own checks
@@ -105,7 +102,9 @@ def depth_rows(runs, client) -> list[DepthRow]:
             width=int(param(run, "model.width", 0)), status=job_status(run),
             act_first=found["act_std_l1"], act_last=found[f"act_std_l{depth}"],
             grad_first=found["grad_norm_l1"], symmetry=found["symmetry_l1"],
-            dev_accuracy=metric(run, "dev_accuracy"), source=source, note=note))
+            dev_accuracy=metric(run, "dev_accuracy"), source=source, note=note,
+            diagnosis=run.data.tags.get("diagnosis", ""),
+            failure_mode=run.data.tags.get("failure_mode", "")))
     order = {k: i for i, k in enumerate(init_order(r.init for r in rows))}
     return sorted(rows, key=lambda r: (order[r.init], r.depth))
 
@@ -118,13 +117,48 @@ def depth_verdict(ratio: float) -> str:
 
 
 def _outcome(rows: list[DepthRow]) -> str:
-    parts = [f"{num(r.dev_accuracy, '.2f')} at depth {r.depth}" if r.status == "finished"
-             else f"{r.status} at depth {r.depth}" for r in rows]
+    parts = [(f"{num(r.dev_accuracy, '.2f')} at depth {r.depth}"
+              + (" (failed to learn)" if r.diagnosis == "failed_to_learn" else ""))
+             if r.status == "finished" else f"{r.status} at depth {r.depth}" for r in rows]
     return "Dev accuracy after training: " + ", ".join(parts) + "."
 
 
-def init_sentence(init: str, rows: list[DepthRow]) -> tuple[str, str]:
-    """``(verdict, sentence)`` for one init, from its runs' numbers at the deepest depth."""
+def recovery(deep: DepthRow, best_dev: float, dev: DevSet | None) -> tuple[bool | None, str]:
+    """Whether ``deep`` learned all the same, and the numbers that say so: ``(True, why)``,
+    ``(False, why)``, or ``(None, why)`` when it cannot be judged.
+
+    It learned when it finished, is not ``failed_to_learn``, its dev accuracy is within
+    RECOVERED_WITHIN of ``best_dev`` (the study's best) and the lower end of its Wilson 95%
+    interval on the ``dev`` set is above that set's majority-class share (what answering one
+    class everywhere scores). Without ``dev`` (its size and labels unknown), or when the
+    accuracy is not a count of its n examples, it cannot be judged unless it already failed.
+    """
+    where = f"at depth {deep.depth}"
+    if deep.status != "finished" or not math.isfinite(deep.dev_accuracy):
+        return False, f"{where} it did not finish ({deep.status})"
+    if deep.diagnosis == "failed_to_learn":
+        mode = f": {deep.failure_mode.replace('_', ' ')}" if deep.failure_mode else ""
+        return False, f"{where} it failed to learn{mode}"
+    if deep.dev_accuracy < best_dev - RECOVERED_WITHIN:
+        return False, (f"{where} its dev accuracy {deep.dev_accuracy:.3f} is more than "
+                       f"{RECOVERED_WITHIN:g} below the study's best, {best_dev:.3f}")
+    k = correct_count(deep.dev_accuracy, dev.n) if dev is not None else None
+    if k is None:
+        return None, (f"whether it learned {where} is not judged: the dev set's size and "
+                      "labels could not be rebuilt from a stored config")
+    lo, hi = wilson_interval(k, dev.n)
+    span = f"{deep.dev_accuracy:.3f}, 95% interval {lo:.3f}–{hi:.3f}"
+    if lo <= dev.majority:
+        return False, (f"{where} its dev accuracy ({span}) is not clearly above "
+                       f"{chance_text(dev)}")
+    return True, (f"{where} its dev accuracy ({span}) is within {RECOVERED_WITHIN:g} of the "
+                  f"study's best, {best_dev:.3f}, and above {chance_text(dev)}")
+
+
+def init_sentence(init: str, rows: list[DepthRow], *, best_dev: float,
+                  dev: DevSet | None) -> tuple[str, str]:
+    """``(verdict, sentence)`` for one init, from its runs' numbers at the deepest depth;
+    ``best_dev``: the study's best dev accuracy, ``dev``: its dev set (:func:`recovery`)."""
     measured = [r for r in rows if math.isfinite(r.act_first)]
     if not measured:
         return "unknown", f"{init}: no statistics were recorded. {_outcome(rows)}"
@@ -144,10 +178,15 @@ def init_sentence(init: str, rows: list[DepthRow]) -> tuple[str, str]:
                 f"||dW1|| is {num(deep.grad_first, '.2g')} at depth {deep.depth} against "
                 f"{num(shallow.grad_first, '.2g')} at depth {shallow.depth}.")
     tail = ""
-    if verdict in ("vanished", "exploded") and deep.status == "finished" and (
-            deep.dev_accuracy >= max(r.dev_accuracy for r in rows) - 0.02):
-        tail = (f" Gradient descent recovered at depth {deep.depth} all the same: a {verdict} "
-                "start slows or endangers training, it does not always prevent it.")
+    if verdict in ("vanished", "exploded") and deep.status == "finished":
+        learned, why = recovery(deep, best_dev, dev)
+        if learned:
+            tail = (f" Gradient descent recovered all the same: {why}. A {verdict} start slows "
+                    "or endangers training, it does not always prevent it.")
+        elif learned is False:
+            tail = f" It did not recover: {why}."
+        else:
+            tail = f" {why[0].upper()}{why[1:]}."
     return verdict, f"{init}: {verdict} — {body} {_outcome(rows)}{tail}"
 
 
@@ -235,10 +274,21 @@ def depth_section(runs, client, folder: Path | None = None) -> Section:
     table = [[r.init, str(r.depth), r.status, num(r.act_first), num(r.act_last),
               num(r.ratio, ".2g"), num(r.grad_first), num(r.symmetry, ".2g"),
               num(r.dev_accuracy, ".3f"), r.source] for r in rows]
+    dev = dev_set(runs, client)
+    done = [r.dev_accuracy for r in rows if r.status == "finished"
+            and math.isfinite(r.dev_accuracy)]
+    best_dev = max(done, default=math.nan)
     rule = (f"Verdicts compare the activation std of the last hidden layer with layer 1's at "
             f"initialisation, at the deepest depth: vanished below {VANISHED_BELOW:g}, "
-            f"exploded above {EXPLODED_ABOVE:g}, stable in between.")
+            f"exploded above {EXPLODED_ABOVE:g}, stable in between. A vanished or exploded "
+            f"deep run is said to have recovered only when it finished without failing to "
+            f"learn, within {RECOVERED_WITHIN:g} of the study's best dev accuracy "
+            f"({num(best_dev, '.3f')}), and with the lower end of its Wilson 95% interval "
+            + (f"above {chance_text(dev)}." if dev else "above the dev set's majority-class "
+               "share; that share could not be computed (no run's stored config rebuilt its "
+               "data, or the runs do not share one dev set), so no recovery is claimed."))
     missing = not_recomputed_sentence(rows)
     after = [finite_width_sentence(), *([missing] if missing else [])]
-    sentences = [init_sentence(i, rs)[1] for i, rs in by_init.items()]
+    sentences = [init_sentence(i, rs, best_dev=best_dev, dev=dev)[1]
+                 for i, rs in by_init.items()]
     return section(title, [rule], sentences, after, figs, (head, table))

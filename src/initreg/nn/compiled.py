@@ -1,0 +1,285 @@
+"""The compiled engine: the Network's exact small-batch step as one numba function.
+
+On the course's nets (a few hundred examples, a few dozen units) a NumPy step is bound by call
+overhead: some thirty NumPy calls of a few microseconds each around ~130 kFLOP of arithmetic.
+``step_kernel`` does the whole forward and backward pass (and, when asked, the update) in one
+call: the matrix products through the BLAS (numba's ``np.dot``, scipy's BLAS) and every
+element-wise pass fused into one loop per layer.
+
+It computes what ``initreg.nn.backprop.Workspace.run`` computes, operation for operation
+(``Z = W A + b``, ``max(0, Z)``, ``Z * D / keep_prob``, ``(1/m)(sigmoid(Z_L) - Y)``, ``dW = dZ
+A_prev^T``, ``db = sum(dZ)``, ``dZ = dA / keep_prob * (A > 0)``, ``dW += (lambd/m) W``), so the
+parameters after any number of steps agree with the NumPy engine's to rounding: the BLAS (numba
+calls scipy's, NumPy its own), ``exp`` and the order of the sums over examples (NumPy sums
+pairwise, the kernel in order) may differ in the last bit. The dropout masks are the NumPy
+engine's: ``backprop.DropoutMasks`` draws them in Python from the caller's generator (a
+``Generator`` or the course's ``RandomState``), into a flat buffer the kernel reads.
+
+Everything lives in flat float64 buffers, so that one compiled function serves every depth: the
+parameters (``W1, b1, W2, ...`` laid end to end; ``Network.params`` are views into it), the
+gradients (the same layout), the activations and the deltas; ``Layout`` holds the offsets.
+numba is imported on first use (``kernel()``), not with ``initreg``; the function is compiled
+once per machine and cached on disk (numba's ``cache=True``, in ``__pycache__`` next to this
+file, or ``NUMBA_CACHE_DIR``).
+"""
+
+import numpy as np
+
+BLAS_MAX = 1 << 62  # no limit: every matrix product goes through the BLAS
+
+
+def layout(dims) -> dict[str, tuple[int, tuple[int, int]]]:
+    """``name -> (offset, shape)`` of ``W1, b1, ..., WL, bL`` laid end to end."""
+    spans, offset = {}, 0
+    for l in range(1, len(dims)):  # noqa: E741
+        for name, shape in ((f"W{l}", (dims[l], dims[l - 1])), (f"b{l}", (dims[l], 1))):
+            spans[name] = (offset, shape)
+            offset += shape[0] * shape[1]
+    return spans
+
+
+def size(dims) -> int:
+    """How many numbers ``layout(dims)`` holds."""
+    return sum(n * (n_prev + 1) for n_prev, n in zip(dims[:-1], dims[1:], strict=True))
+
+
+def views(flat: np.ndarray, dims) -> dict[str, np.ndarray]:
+    """``W1, b1, ...`` as views into ``flat`` (``layout(dims)``)."""
+    return {name: flat[o:o + s[0] * s[1]].reshape(s) for name, (o, s) in layout(dims).items()}
+
+
+def packed_base(params, dims) -> np.ndarray | None:
+    """The flat buffer that ``params`` are views of in ``layout(dims)``, or None when they are
+    not (an entry replaced by another array, a dict not made by ``views``)."""
+    base = None
+    for name, (offset, shape) in layout(dims).items():
+        p = params.get(name)
+        if (not isinstance(p, np.ndarray) or p.shape != shape or p.dtype != np.float64
+                or not isinstance(p.base, np.ndarray)):
+            return None
+        flat = p.base
+        if base is None:
+            base = flat
+        if flat is not base or flat.ndim != 1 or not flat.flags.c_contiguous \
+                or p.__array_interface__["data"][0] != flat.ctypes.data + 8 * offset:
+            return None
+    return base if base is not None and base.size == size(dims) else None
+
+
+def offsets(dims, m: int):
+    """(W offsets, b offsets, activation offsets) as int64 arrays indexed by layer 1..L (index 0
+    unused): where W_l and b_l start in the parameters, and where layer l's (n_l, m) block starts
+    in the activations (hidden layers, then the output layer last)."""
+    L = len(dims) - 1
+    spans = layout(dims)
+    w = np.zeros(L + 1, np.int64)
+    b = np.zeros(L + 1, np.int64)
+    a = np.zeros(L + 1, np.int64)
+    at = 0
+    for l in range(1, L + 1):  # noqa: E741
+        w[l], b[l], a[l] = spans[f"W{l}"][0], spans[f"b{l}"][0], at
+        at += dims[l] * m
+    return w, b, a
+
+
+_KERNEL = None
+
+
+def kernel():
+    """``step_kernel`` compiled (numba imported and the function compiled or loaded from the
+    disk cache on the first call)."""
+    global _KERNEL
+    if _KERNEL is None:
+        import numba
+
+        _KERNEL = numba.njit(cache=True, nogil=True, error_model="numpy")(step_kernel)
+    return _KERNEL
+
+
+def step_kernel(theta, grads, dims, w_at, b_at, a_at, X, Y, acts, deltas, masks, keep,
+                lambd, need_cost, learning_rate):
+    """One full-batch step; returns the cost (NaN when ``need_cost`` is False).
+
+    theta, grads: (P,) parameters and gradients (``layout(dims)``); grads is overwritten.
+    dims: int64 (L+1,) layer sizes; w_at, b_at, a_at: ``offsets(dims, m)``.
+    X: (n_0, m), Y: (1, m), C-contiguous. acts: (sum n_l m,) the activations (layer l at
+    ``a_at[l]``, the output layer's logits last); deltas: the hidden layers' dA/dZ, same
+    offsets. masks: bool, same offsets, True where a unit is kept (read only for layers with
+    ``keep[l] < 1``); keep: (L+1,) keep probabilities of hidden layers 1..L-1, 1.0 where no
+    dropout applies this step. lambd: L2 strength. learning_rate > 0: also take the step
+    (``grads *= learning_rate``, ``theta -= grads``, as ``train`` does); 0: gradients only.
+    """
+    L = dims.shape[0] - 1
+    m = X.shape[1]
+    inv_m = 1.0 / m
+    # forward: Z = W A_prev; A = max(0, Z + b), dropout folded in
+    A_prev = X
+    for l in range(1, L + 1):  # noqa: E741
+        n, k = dims[l], dims[l - 1]
+        W = theta[w_at[l]:w_at[l] + n * k].reshape((n, k))
+        Z = acts[a_at[l]:a_at[l] + n * m].reshape((n, m))
+        np.dot(W, A_prev, Z)
+        if l == L:
+            break
+        kp = keep[l]
+        D = masks[a_at[l]:a_at[l] + n * m]  # flat: empty when no layer drops units
+        for i in range(n):
+            bias = theta[b_at[l] + i]
+            for j in range(m):
+                z = Z[i, j] + bias
+                if z <= 0.0:  # np.maximum(0.0, z): NaN stays NaN
+                    z = 0.0
+                if kp < 1.0:
+                    if not D[i * m + j]:
+                        z = z * 0.0
+                    z = z / kp
+                Z[i, j] = z
+        A_prev = Z
+    # output: the loss (softplus(z) - y z) and dZ_L = (1/m)(sigmoid(z) - y), over Z_L
+    ZL = acts[a_at[L]:a_at[L] + m]
+    bias = theta[b_at[L]]
+    loss = 0.0
+    for j in range(m):
+        z = ZL[j] + bias
+        y = Y[0, j]
+        if need_cost:
+            loss += ((z if z >= 0.0 or z != z else 0.0) - y * z) + np.log1p(np.exp(-abs(z)))
+        ZL[j] = inv_m * (1.0 / (1.0 + np.exp(-z)) - y)
+    # backward: dW = dZ A_prev^T, db = sum(dZ), dZ_prev = dA_prev / keep * (A_prev > 0)
+    for l in range(L, 0, -1):  # noqa: E741
+        n, k = dims[l], dims[l - 1]
+        if l == L:
+            dZ = acts[a_at[L]:a_at[L] + m].reshape((1, m))
+        else:
+            dZ = deltas[a_at[l]:a_at[l] + n * m].reshape((n, m))
+        A_prev = X if l == 1 else acts[a_at[l - 1]:a_at[l - 1] + k * m].reshape((k, m))
+        np.dot(dZ, A_prev.T, grads[w_at[l]:w_at[l] + n * k].reshape((n, k)))
+        for i in range(n):
+            s = 0.0
+            for j in range(m):
+                s += dZ[i, j]
+            grads[b_at[l] + i] = s
+        if l == 1:
+            break
+        W = theta[w_at[l]:w_at[l] + n * k].reshape((n, k))
+        dA = deltas[a_at[l - 1]:a_at[l - 1] + k * m].reshape((k, m))
+        if n == 1:  # an outer product: one rounding per element, like the matrix product
+            for i in range(k):
+                w = W[0, i]
+                for j in range(m):
+                    dA[i, j] = w * dZ[0, j]
+        else:
+            np.dot(W.T, dZ, dA)
+        kp = keep[l - 1]
+        for i in range(k):
+            for j in range(m):
+                d = dA[i, j]
+                if kp < 1.0:
+                    d = d / kp
+                dA[i, j] = d if A_prev[i, j] > 0.0 else d * 0.0
+    cost = np.nan
+    if need_cost:
+        cost = loss / m
+    if lambd != 0.0:
+        scale = lambd / m
+        squares = 0.0
+        for l in range(1, L + 1):  # noqa: E741
+            start, stop = w_at[l], w_at[l] + dims[l] * dims[l - 1]
+            s = 0.0
+            for p in range(start, stop):
+                grads[p] = grads[p] + scale * theta[p]
+                s += theta[p] * theta[p]
+            squares += s
+        if need_cost:
+            cost += lambd / (2 * m) * squares
+    if learning_rate > 0.0:
+        for p in range(theta.shape[0]):
+            g = learning_rate * grads[p]
+            grads[p] = g
+            theta[p] = theta[p] - g
+    return cost
+
+
+def available() -> bool:
+    """Whether numba imports (the compiled engine applies only then)."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class CompiledStep:
+    """``step(rng, need_cost, learning_rate=0.0) -> (cost or None, grads)`` of a ``Network``.
+
+    The step protocol of ``initreg.nn.train`` over ``step_kernel``: the gradient over ``(X, Y)``
+    at the model's current ``params`` (read at every call), dropout masks drawn from ``rng`` as
+    the NumPy engine draws them, ``grads`` (views into one flat buffer) overwritten by every
+    call. ``descends``: with a ``learning_rate`` > 0 the step also updates ``params`` in place,
+    as ``train`` would (``grads`` then hold ``learning_rate x`` the gradient).
+
+    model: a ``Network`` (``params``, ``layer_dims``, ``lambd``, ``keep_prob``), float64.
+    X: (n_x, m); Y: (1, m), already checked. Parameters that are views of one flat buffer in
+    ``layout`` (``Network`` makes them so) are used in place; any others are copied in and,
+    after an update, copied back.
+    """
+
+    descends = True
+    engine = "compiled"
+
+    def __init__(self, model, X: np.ndarray, Y: np.ndarray):
+        from initreg.nn.backprop import DropoutMasks
+
+        self.model = model
+        self.kernel = kernel()
+        dims = list(model.layer_dims)
+        self.X = np.ascontiguousarray(X, dtype=np.float64)
+        self.Y = np.ascontiguousarray(Y, dtype=np.float64)
+        m = self.X.shape[1]
+        L = len(dims) - 1
+        self.dims = np.asarray(dims, np.int64)
+        self.w_at, self.b_at, self.a_at = offsets(dims, m)
+        self.acts = np.empty(sum(dims[1:]) * m)
+        self.deltas = np.empty(sum(dims[1:L]) * m)
+        self.keep_prob = tuple(model.keep_prob)
+        self.dropping = any(kp < 1.0 for kp in self.keep_prob)
+        self.masks = np.empty(sum(dims[1:L]) * m if self.dropping else 0, bool)
+        self.draws = DropoutMasks(dims, m)
+        for l, kp in enumerate(self.keep_prob, start=1):  # noqa: E741
+            if kp < 1.0:  # DropoutMasks draws into these views of the flat mask buffer
+                at = self.a_at[l]
+                self.draws.masks[l] = self.masks[at:at + dims[l] * m].reshape(dims[l], m)
+        self.keep_on = np.ones(L + 1)
+        self.keep_on[1:L] = self.keep_prob
+        self.keep_off = np.ones(L + 1)
+        self.flat_grads = np.empty(size(dims))
+        self.grads = views(self.flat_grads, dims)
+        self._seen: tuple = ()  # (params dict, its arrays, their flat base) last found packed
+
+    def _theta(self, params) -> np.ndarray | None:
+        """The flat buffer ``params`` are views of, or None."""
+        seen = self._seen
+        if seen and seen[0] is params and all(params[k] is v for k, v in seen[1]):
+            return seen[2]
+        base = packed_base(params, self.model.layer_dims)
+        self._seen = (params, tuple(params.items()), base) if base is not None else ()
+        return base
+
+    def __call__(self, rng, need_cost: bool, learning_rate: float = 0.0):
+        params = self.model.params
+        theta = self._theta(params)
+        packed = theta is not None
+        if not packed:
+            theta = np.concatenate([np.asarray(params[k], np.float64).reshape(-1)
+                                    for k in layout(self.model.layer_dims)])
+        dropout = rng is not None and self.dropping
+        if dropout:
+            self.draws.draw(self.keep_prob, rng)
+        cost = self.kernel(theta, self.flat_grads, self.dims, self.w_at, self.b_at, self.a_at,
+                           self.X, self.Y, self.acts, self.deltas, self.masks,
+                           self.keep_on if dropout else self.keep_off, self.model.lambd,
+                           need_cost, float(learning_rate))
+        if learning_rate and not packed:
+            for k, v in views(theta, self.model.layer_dims).items():
+                np.copyto(params[k], v)
+        return (float(cost) if need_cost else None), self.grads
