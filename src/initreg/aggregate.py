@@ -266,8 +266,9 @@ def claim_sentence(claim: PairedClaim) -> str:
     p = "" if claim.p_value is None else f", paired t-test p = {claim.p_value:.3g}"
     unpaired = (f"; {claim.unpaired} seeds left out, where only one of the two finished"
                 if claim.unpaired else "")
+    spread = f" ± {r.std_diff:.3f}" if r.seeds > 1 else ""
     return (f"{claim.text}: {r.verdict} (better in {r.wins} of {r.seeds} seeds, tied in "
-            f"{r.ties}; mean difference in dev accuracy {r.mean_diff:+.3f} ± {r.std_diff:.3f}"
+            f"{r.ties}; mean difference in dev accuracy {r.mean_diff:+.3f}{spread}"
             f"{p}{unpaired}).")
 
 

@@ -83,8 +83,9 @@ def spread_heatmaps(panels: Mapping[str, Mapping[tuple[float, float], tuple[Stat
                     title: str = "") -> Path:
     """One heatmap per panel of ``{(lambd, keep_prob): (stat, note)}``, coloured by the mean,
     each cell reading ``mean`` over ``± std`` and its ``note`` (e.g. ``2/3 seeds``); a cell with
-    no finished run is grey and shows only its note. ``highlight`` = (panel, cell) frames one
-    cell in red (the selected configuration). One colour scale for every panel."""
+    no finished run is grey and shows only its note, one with no configuration ``no run``.
+    ``highlight`` = (panel, cell) frames one cell in red (the selected configuration). One
+    colour scale for every panel."""
     rows = sorted({r for cells in panels.values() for r, _ in cells})
     cols = sorted({c for cells in panels.values() for _, c in cells}, reverse=True)
     means = [s.mean for cells in panels.values() for s, _ in cells.values() if s.n]
@@ -98,6 +99,9 @@ def spread_heatmaps(panels: Mapping[str, Mapping[tuple[float, float], tuple[Stat
     for ax, (name, cells) in zip(fig.subplots(1, len(panels), squeeze=False)[0], panels.items(),
                                  strict=True):
         grid = np.full((len(rows), len(cols)), np.nan)
+        for i, j in np.ndindex(grid.shape):
+            if (rows[i], cols[j]) not in cells:
+                ax.text(j, i, "no run", ha="center", va="center", fontsize=8, color="#444444")
         for (r, c), (s, note) in cells.items():
             i, j = rows.index(r), cols.index(c)
             grid[i, j] = s.mean if s.n else np.nan
@@ -166,8 +170,8 @@ def claims_table(claims: Sequence[PairedClaim]) -> tuple[list, list]:
     head = ["claim", "better in / seeds paired", "ties", "mean dev diff ± std",
             "paired t-test p", "verdict"]
     rows = [[c.text, f"{c.result.wins} / {c.result.seeds}", c.result.ties,
-             "—" if c.result.mean_diff is None else
-             f"{c.result.mean_diff:+.3f} ± {c.result.std_diff:.3f}",
+             "—" if c.result.mean_diff is None else f"{c.result.mean_diff:+.3f}"
+             + (f" ± {c.result.std_diff:.3f}" if c.result.seeds > 1 else ""),
              num(c.p_value, ".3g"), c.verdict] for c in claims]
     return head, rows
 
