@@ -13,15 +13,13 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
-from initreg import tracking
+from initreg import sweepplots, tracking
 from initreg.pages import Section, num, png_folder, section
 from initreg.runs import best_run, job_status, metric, run_name
 
 IGNORED = ("tracking.", "hydra.", "resume")  # params that differ between sweeps without meaning
 GRID_SWEEPS_SEARCHED = 50  # the latest sweeps of the experiment looked at for a grid
+FIRST = ("init.name", "init.scale", "reg.lambd", "reg.keep_prob")  # the table's first columns
 
 
 def trial_number(run) -> int:
@@ -41,9 +39,19 @@ def study_runs(client, parent) -> list:
 
 
 def searched_keys(runs) -> list[str]:
-    """The params that vary across the trial runs (what the study searched)."""
-    keys = sorted({k for r in runs for k in r.data.params if not k.startswith(IGNORED)})
+    """The params that vary across the trial runs (what the study searched): init, lambd and
+    keep_prob first, then the others by name."""
+    keys = sorted({k for r in runs for k in r.data.params if not k.startswith(IGNORED)},
+                  key=lambda k: (FIRST.index(k) if k in FIRST else len(FIRST), k))
     return [k for k in keys if len({r.data.params.get(k) for r in runs}) > 1]
+
+
+def value_text(value: str) -> str:
+    """A param as the table shows it: a number to 4 significant digits, anything else as is."""
+    try:
+        return f"{float(value):.4g}"
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def fixed_settings(runs) -> dict[str, str]:
@@ -82,39 +90,11 @@ def best_so_far(runs) -> list[float]:
     return out
 
 
-def trials_figure(runs, grid: float | None, path: Path) -> Path:
-    """Dev accuracy per trial, failed trials marked at the bottom, the best so far as a step
-    line and the grid's best as a dashed line."""
-    fig = Figure(figsize=(7.0, 4.0), dpi=110, layout="tight")
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    n = [trial_number(r) for r in runs]
-    dev = [metric(r, "dev_accuracy") if job_status(r) == "finished" else math.nan for r in runs]
-    finite = [d for d in dev if math.isfinite(d)] + ([grid] if grid is not None else [])
-    floor = min(finite) - 0.02 if finite else 0.0
-    ax.plot(n, dev, "o", color="#1f4e9c", label="trial (finished)")
-    failed = [x for x, d in zip(n, dev, strict=True) if not math.isfinite(d)]
-    if failed:
-        ax.plot(failed, [floor] * len(failed), "x", color="#d62728", markersize=9,
-                label="failed in Optuna (gated, diverged, crashed)")
-    ax.step(n, best_so_far(runs), where="post", color="#2e7d32", label="best so far")
-    if grid is not None:
-        ax.axhline(grid, color="#555555", linestyle="--", label="grid's best")
-    ax.set(xlabel="trial", ylabel="dev accuracy", title="Optuna trials in order")
-    ax.legend(frameon=False, fontsize="small")
-    ax.grid(True, alpha=0.3)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fig.savefig(path, format="png")
-    finally:
-        fig.clear()
-    return path
-
-
 def trials_table(runs, keys: Sequence[str]) -> tuple[list, list]:
     """(head, rows): one row per trial, in order."""
     head = ["trial", *keys, "status", "gate", "Optuna", "dev acc", "best so far"]
-    rows = [[trial_number(r), *[r.data.params.get(k, "") for k in keys], job_status(r),
+    rows = [[trial_number(r), *[value_text(r.data.params.get(k, "")) for k in keys],
+             job_status(r),
              r.data.tags.get("gradcheck", "not run"), r.data.tags.get("optuna_state", "?"),
              num(metric(r, "dev_accuracy"), ".4f"), num(b, ".4f")]
             for r, b in zip(runs, best_so_far(runs), strict=True)]
@@ -122,7 +102,7 @@ def trials_table(runs, keys: Sequence[str]) -> tuple[list, list]:
 
 
 def _setting(run, keys: Sequence[str]) -> str:
-    return ", ".join(f"{k}={run.data.params.get(k, '?')}" for k in keys)
+    return ", ".join(f"{k}={value_text(run.data.params.get(k, '?'))}" for k in keys)
 
 
 def sections(client, parent_id: str, folder: Path | None = None) -> list[Section]:
@@ -145,7 +125,8 @@ def sections(client, parent_id: str, folder: Path | None = None) -> list[Section
         text.append(f"Best found: trial {trial_number(best)} ({_setting(best, keys)}): dev "
                     f"accuracy {metric(best, 'dev_accuracy'):.4f}, test "
                     f"{metric(best, 'test_accuracy'):.4f} (run {run_name(best)}).")
-    grid = grid_best(client, parent.info.experiment_id, fixed_settings(runs)) if runs else None
+    fixed = fixed_settings(runs)
+    grid = grid_best(client, parent.info.experiment_id, fixed) if runs else None
     grid_dev = None
     if grid is None or grid[1] is None:
         text.append("No grid sweep of this experiment shares the trials' fixed settings "
@@ -153,8 +134,10 @@ def sections(client, parent_id: str, folder: Path | None = None) -> list[Section
     else:
         gparent, gbest, count = grid
         grid_dev = metric(gbest, "dev_accuracy")
-        text.append(f"Grid's best: {run_name(gbest)} in sweep {run_name(gparent)} (best of its "
-                    f"{count} runs with the same fixed settings): dev accuracy {grid_dev:.4f}.")
+        seed = f", seed {fixed['seed']} like the trials" if "seed" in fixed else ""
+        text.append(f"Grid's best: {run_name(gbest)} in {run_name(gparent)} (the best of its "
+                    f"{count} runs with the trials' fixed settings{seed}): dev accuracy "
+                    f"{grid_dev:.4f}.")
         if best is not None:
             diff = metric(best, "dev_accuracy") - grid_dev
             verdict = ("above" if diff > 1e-9 else "below" if diff < -1e-9 else "level with")
@@ -162,7 +145,10 @@ def sections(client, parent_id: str, folder: Path | None = None) -> list[Section
                         f"({diff:+.4f}; one run each, so one seed each).")
     figs = None
     if runs:
-        png = trials_figure(runs, grid_dev, png_folder(folder) / "optuna_trials.png")
+        points = [(trial_number(r), metric(r, "dev_accuracy") if job_status(r) == "finished"
+                   else math.nan) for r in runs]
+        png = sweepplots.trials_figure(points, best_so_far(runs), grid_dev,
+                                       png_folder(folder) / "optuna_trials.png")
         figs = {"trials": (png, "Dev accuracy of each trial in order; red crosses: trials "
                                 "failed in Optuna; green: the best so far; dashed: the grid's "
                                 "best.")}

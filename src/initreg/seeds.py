@@ -9,17 +9,11 @@ heatmaps of the mean with the spread in each cell, and writes the sections with
 :mod:`initreg.pages`, every text escaped.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-from matplotlib import colormaps
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
-
-from initreg import aggregate
-from initreg.aggregate import Config, ConfigSummary, PairedClaim, SeedRun, Stat
+from initreg import aggregate, sweepplots
+from initreg.aggregate import Config, ConfigSummary, PairedClaim, SeedRun
 from initreg.pages import Section, num, png_folder, section
 from initreg.runs import job_status, param, run_init_label
 
@@ -76,60 +70,7 @@ def log_aggregate(parent, runs) -> dict[str, float]:
     return metrics
 
 
-# --- the figure ---------------------------------------------------------------------------------
-
-def spread_heatmaps(panels: Mapping[str, Mapping[tuple[float, float], tuple[Stat, str]]],
-                    path: str | Path, *, highlight: tuple[str, tuple[float, float]] | None = None,
-                    title: str = "") -> Path:
-    """One heatmap per panel of ``{(lambd, keep_prob): (stat, note)}``, coloured by the mean,
-    each cell reading ``mean`` over ``± std`` and its ``note`` (e.g. ``2/3 seeds``); a cell with
-    no finished run is grey and shows only its note, one with no configuration ``no run``.
-    ``highlight`` = (panel, cell) frames one cell in red (the selected configuration). One
-    colour scale for every panel."""
-    rows = sorted({r for cells in panels.values() for r, _ in cells})
-    cols = sorted({c for cells in panels.values() for _, c in cells}, reverse=True)
-    means = [s.mean for cells in panels.values() for s, _ in cells.values() if s.n]
-    lo, hi = (min(means), max(means)) if means else (0.0, 1.0)
-    if hi - lo < 1e-9:
-        lo, hi = lo - 0.01, hi + 0.01
-    fig = Figure(figsize=(0.6 + 3.4 * len(panels), 2.0 + 0.75 * max(len(rows), 2)), dpi=110,
-                 layout="constrained")
-    FigureCanvasAgg(fig)
-    image = None
-    for ax, (name, cells) in zip(fig.subplots(1, len(panels), squeeze=False)[0], panels.items(),
-                                 strict=True):
-        grid = np.full((len(rows), len(cols)), np.nan)
-        for i, j in np.ndindex(grid.shape):
-            if (rows[i], cols[j]) not in cells:
-                ax.text(j, i, "no run", ha="center", va="center", fontsize=8, color="#444444")
-        for (r, c), (s, note) in cells.items():
-            i, j = rows.index(r), cols.index(c)
-            grid[i, j] = s.mean if s.n else np.nan
-            dark = s.n and (s.mean - lo) / (hi - lo) < 0.55
-            text = "\n".join(t for t in (num(s.mean, ".3f") if s.n else "",
-                                         f"± {s.std:.3f}" if s.std is not None else "", note) if t)
-            ax.text(j, i, text, ha="center", va="center", fontsize=8,
-                    color="white" if dark else "black")
-        image = ax.imshow(np.ma.masked_invalid(grid), vmin=lo, vmax=hi, aspect="auto",
-                          cmap=colormaps["viridis"].with_extremes(bad="#d0d0d0"))
-        if highlight is not None and highlight[0] == name:
-            r, c = highlight[1]
-            ax.add_patch(Rectangle((cols.index(c) - 0.47, rows.index(r) - 0.47), 0.94, 0.94,
-                                   fill=False, edgecolor="#d62728", linewidth=2.5))
-        ax.set_xticks(range(len(cols)), [f"{c:g}" for c in cols])
-        ax.set_yticks(range(len(rows)), [f"{r:g}" for r in rows])
-        ax.set(xlabel="keep_prob", ylabel="lambd", title=name)
-    fig.colorbar(image, ax=fig.axes, label="mean dev accuracy", shrink=0.9)
-    if title:
-        fig.suptitle(title)
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fig.savefig(out, format="png")
-    finally:
-        fig.clear()
-    return out
-
+# --- the figure's panels ----------------------------------------------------------------------
 
 def _panel(config: Config) -> str:
     return " ".join([config.init, *(f"{k}={v}" for k, v in config.extra)])
@@ -207,7 +148,7 @@ def sections(runs, folder: Path | None = None) -> list[Section]:
                 f"{st('dev_accuracy').text()}, train {st('train_accuracy').text()}, test "
                 f"{st('test_accuracy').text()} over {chosen.finished} seeds (test accuracy "
                 "played no part in the choice).")
-    fig = spread_heatmaps(
+    fig = sweepplots.spread_heatmaps(
         heatmap_panels(summaries, len(reps)), out / "seeds_heatmaps.png",
         highlight=(_panel(chosen.config), (chosen.config.lambd, chosen.config.keep_prob))
         if chosen else None, title=f"dev accuracy, mean ± std over {len(reps)} seeds")
