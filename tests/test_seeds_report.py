@@ -90,6 +90,13 @@ def test_the_sections_show_the_aggregates_and_the_claims(three_seeds, tmp_path):
             "2 seeds left out, where only one of the two finished)") in claims.lines[2]
 
 
+def test_a_resumed_sweep_says_what_it_left_out(three_seeds, tmp_path):
+    _, _, kids = three_seeds
+    configs, _ = seeds.sections(kids, tmp_path, {"jobs_skipped": "6"})
+    assert "6 of its jobs were skipped" in configs.markdown
+    assert "skipped" not in seeds.sections(kids, tmp_path, {"jobs_skipped": "0"})[0].markdown
+
+
 def test_one_seed_has_no_seed_sections(store, tmp_path):
     client, exp, parent = store
     for init, lambd, keep in DEV:

@@ -124,9 +124,10 @@ def _seed_text(keys: Sequence[str], reps: Sequence[tuple]) -> str:
     return f"{len(reps)} seeds ({'/'.join(keys)} = {shown}; {fixed})"
 
 
-def sections(runs, folder: Path | None = None) -> list[Section]:
+def sections(runs, folder: Path | None = None, parent_tags=None) -> list[Section]:
     """The seeds sections of a sweep's report: [] when its runs share one replicate; else the
-    per-configuration table with its heatmaps, and the claims table."""
+    per-configuration table with its heatmaps, and the claims table. ``parent_tags``: the
+    parent run's tags, whose ``jobs_skipped`` (a resumed sweep) the first section states."""
     recs = records(runs)
     reps = aggregate.replicates(recs)
     if len(reps) < 2:
@@ -140,6 +141,11 @@ def sections(runs, folder: Path | None = None) -> list[Section]:
             "sample standard deviation (ddof=1) over the seeds the configuration finished. "
             "Ranked on mean dev accuracy (ties: the smaller mean variance); a configuration "
             "that did not finish in every seed comes after every one that did.")
+    skipped = int((parent_tags or {}).get("jobs_skipped") or 0)
+    if skipped:
+        what += (f" This sweep resumed earlier ones: {skipped} of its jobs were skipped because "
+                 "a FINISHED run of their configuration and seed already existed; those runs "
+                 "belong to the earlier sweeps and are not aggregated here.")
     if chosen is None:
         pick = "No configuration finished in every seed: nothing is selected."
     else:

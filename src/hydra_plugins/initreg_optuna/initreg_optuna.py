@@ -11,9 +11,9 @@ the basic sweeper. The study lives in ``<hydra.sweep.dir>/optuna.db`` (SQLite) u
 name, so the same command with the same ``hydra.sweep.dir`` resumes it: ``n_trials`` is the
 study's whole budget, trials a stopped sweep left running are run again.
 
-Why not hydra-optuna-sweeper: its 1.3.0 pins optuna<3, and optuna 2.10.1's SQLite storage
-fails on SQLAlchemy 2 (which MLflow needs) and it raises on a NaN value instead of failing the
-trial. The search space takes Hydra's sweep syntax as that plugin does: ``interval(a,b)``
+Why not hydra-optuna-sweeper: its 1.3.0 pins optuna<3, and optuna 2.10.1 cannot open an SQLite
+study under SQLAlchemy 2 (which MLflow needs), so its study could not live beside the sweep.
+The search space takes Hydra's sweep syntax as that plugin does: ``interval(a,b)``
 (``tag(log,interval(a,b))``), ``range(a,b[,step])``, ``choice(...)`` or ``a,b,c``; plain values
 are passed to every trial as they are.
 """
