@@ -104,9 +104,14 @@ def test_a_trial_that_crashes_is_failed_and_stops_the_sweep(tmp_path, store):
     assert parent.info.status == "FAILED"
 
 
-def test_a_value_the_pipeline_refuses_stops_the_search_before_it_runs(tmp_path, store):
-    proc = run_pipeline(["-m", "hydra/sweeper=optuna", "reg.keep_prob=interval(1.5,2)",
-                         *FAST], tmp_path, check=False)
+@pytest.mark.parametrize(("space", "says"), [
+    (["reg.keep_prob=interval(1.5,2)"], "narrow the search space"),
+    ([], "hydra/sweeper=optuna has nothing to search"),
+])
+def test_a_bad_search_space_stops_the_search_before_any_trial_runs(tmp_path, store, space,
+                                                                   says):
+    proc = run_pipeline(["-m", "hydra/sweeper=optuna", *space, *FAST], tmp_path, check=False)
     assert proc.returncode == 2
-    assert "reg.keep_prob=" in proc.stderr and "narrow the search space" in proc.stderr
+    errors = [x for x in proc.stderr.splitlines() if x.startswith("error: ")]
+    assert errors and says in errors[-1] and "Traceback" not in proc.stderr
     assert [r for r in all_runs(store) if r.data.tags.get("mlflow.parentRunId")] == []

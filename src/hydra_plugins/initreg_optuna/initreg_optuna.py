@@ -232,10 +232,13 @@ class InitregOptunaSweeper(Sweeper):
 
     def sweep(self, arguments: list[str]) -> None:
         params = [f"{k}={v}" for k, v in (self.params or {}).items()]
-        space, fixed = search_space([*params, *arguments], self.hydra_context.config_loader)
+        try:
+            space, fixed = search_space([*params, *arguments], self.hydra_context.config_loader)
+        except ValueError as err:
+            _refuse(str(err))
         if not space:
-            raise ValueError("hydra/sweeper=optuna has nothing to search: give a range, e.g. "
-                             "'reg.lambd=interval(0,2)' 'init=choice(zeros,he)'")
+            _refuse("hydra/sweeper=optuna has nothing to search: give a range, e.g. "
+                    "'reg.lambd=interval(0,2)' 'init=choice(zeros,he)'")
         study, storage = self._study()
         left = resume(study, self.n_trials)
         parent = _Parent.of(self._sweep_dir())
@@ -282,10 +285,14 @@ class InitregOptunaSweeper(Sweeper):
             study.tell(trial, state=TrialState.FAIL)
         for line in problems:
             print(f"error: {line}", file=sys.stderr)
-        print("error: a trial has a value the pipeline refuses; narrow the search space "
-              "(hydra.sweeper.params or the command line); nothing of this batch was run",
-              file=sys.stderr)
-        sys.exit(2)
+        _refuse("a trial has a value the pipeline refuses; narrow the search space "
+                "(hydra.sweeper.params or the command line); nothing of this batch was run")
+
+
+def _refuse(message: str) -> None:
+    """Stop the search on a bad search space, in one line, exit status 2 (as a refused sweep)."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
 
 
 def _best(study):
