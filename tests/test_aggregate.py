@@ -11,6 +11,7 @@ from initreg.aggregate import (
     SeedRun,
     claim_sentence,
     judge,
+    over_seeds,
     paired_t_p_value,
     parent_metrics,
     replicates,
@@ -177,6 +178,12 @@ def test_exact_ties_are_ties_not_wins():
 def test_no_claims_when_nothing_finished_in_every_seed():
     recs = [run(HE, 0, 0.9), run(HE, 1, math.nan, "gated", "failed")]
     assert select(summarize(recs)) is None and judge(recs, summarize(recs)) == []
+
+
+def test_a_seed_sweep_is_a_configuration_run_with_several_seeds():
+    assert over_seeds(sweep())
+    assert not over_seeds([run(HE, 0, 0.9), run(HE_L2, 1, 0.9)])  # one seed each
+    assert not over_seeds([])
 
 
 def test_replicates_sort_numerically_and_split_seeds_pair_too():

@@ -97,11 +97,15 @@ def test_a_resumed_sweep_says_what_it_left_out(three_seeds, tmp_path):
     assert "skipped" not in seeds.sections(kids, tmp_path, {"jobs_skipped": "0"})[0].markdown
 
 
-def test_one_seed_has_no_seed_sections(store, tmp_path):
+@pytest.mark.parametrize("seed_of", [lambda i: 0, lambda i: i],
+                         ids=["one seed", "another seed per configuration"])
+def test_without_a_configuration_over_several_seeds_there_is_nothing_to_aggregate(
+        store, tmp_path, seed_of):
     client, exp, parent = store
-    for init, lambd, keep in DEV:
-        log_run(client, exp, parent.run_id, init, lambd, keep, 0, 0.9)
-    assert seeds.sections(sweep_children(client, parent.run_id), tmp_path) == []
+    for i, (init, lambd, keep) in enumerate(DEV):
+        log_run(client, exp, parent.run_id, init, lambd, keep, seed_of(i), 0.9)
+    kids = sweep_children(client, parent.run_id)
+    assert seeds.sections(kids, tmp_path) == [] and seeds.log_aggregate(parent, kids) == {}
 
 
 def test_the_parent_logs_the_aggregate_metrics(three_seeds):

@@ -134,6 +134,15 @@ def replicates(records: Iterable[SeedRun]) -> list[tuple]:
     return sorted({r.replicate for r in records}, key=key)
 
 
+def over_seeds(records: Iterable[SeedRun]) -> bool:
+    """Whether some configuration ran in more than one replicate (what makes a seed sweep; runs
+    whose seeds merely differ from one configuration to the next are not one)."""
+    seen: dict[Config, set] = {}
+    for r in records:
+        seen.setdefault(r.config, set()).add(r.replicate)
+    return any(len(reps) > 1 for reps in seen.values())
+
+
 def _rank(s: ConfigSummary) -> tuple:
     """:func:`initreg.runs.rank_key` of a configuration's means."""
     return rank_key("finished" if s.complete else "incomplete", s.stat("dev_accuracy").mean,

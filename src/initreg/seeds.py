@@ -57,10 +57,10 @@ def replicate_keys(runs) -> list[str]:
 
 def log_aggregate(parent, runs) -> dict[str, float]:
     """Log :func:`initreg.aggregate.parent_metrics` (and the selected configuration as the tag
-    ``selected_config``) to ``parent`` (an :class:`initreg.tracking.Run`) when the sweep has
-    more than one replicate; the metrics logged ({} for one replicate)."""
+    ``selected_config``) to ``parent`` (an :class:`initreg.tracking.Run`) when some
+    configuration ran with more than one seed; the metrics logged ({} otherwise)."""
     recs = records(runs)
-    if len(aggregate.replicates(recs)) < 2:
+    if not aggregate.over_seeds(recs):
         return {}
     metrics = aggregate.parent_metrics(recs)
     parent.add_metrics(metrics)
@@ -125,13 +125,14 @@ def _seed_text(keys: Sequence[str], reps: Sequence[tuple]) -> str:
 
 
 def sections(runs, folder: Path | None = None, parent_tags=None) -> list[Section]:
-    """The seeds sections of a sweep's report: [] when its runs share one replicate; else the
+    """The seeds sections of a sweep's report: [] unless some configuration ran with more than
+    one seed (:func:`initreg.aggregate.over_seeds`); else the
     per-configuration table with its heatmaps, and the claims table. ``parent_tags``: the
     parent run's tags, whose ``jobs_skipped`` (a resumed sweep) the first section states."""
     recs = records(runs)
-    reps = aggregate.replicates(recs)
-    if len(reps) < 2:
+    if not aggregate.over_seeds(recs):
         return []
+    reps = aggregate.replicates(recs)
     keys = replicate_keys(runs)
     summaries = aggregate.summarize(recs)
     chosen = aggregate.select(summaries)
