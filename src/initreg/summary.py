@@ -7,7 +7,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from initreg import doctor, tracking
+from initreg import doctor, seeds, tracking
 from initreg.lifecycle import STATUS_FILE
 from initreg.runs import (
     accuracy_text,
@@ -173,6 +173,7 @@ def close_sweep(parent: dict, job_raised: bool = False, interrupted: str | None 
     best = best_run(runs)
     if best is not None:
         run.add_metric("best_dev_accuracy", metric(best, "dev_accuracy"))
+    seeds.log_aggregate(run, runs)  # the means over seeds, when a configuration ran with several
     run.set_tags({"jobs": len(runs), **({"failure_reason": "interrupted",
                                          "error_type": interrupted} if interrupted else {})})
     run.end(status)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
-from initreg import pages, runs, tracking
+from initreg import pages, runs, search, seeds, studies, tracking
 from initreg.diagnosis import FAILURE_RECOMMENDATIONS
 from initreg.report.contents import (
     NO_LEARNING,
@@ -143,9 +143,8 @@ def html_page(sweep: Sweep, figures: dict[str, Path], sections: Sequence[str] = 
 
 
 def study_sections(client: MlflowClient, sweep: Sweep, folder: Path) -> list[pages.Section]:
-    """Extra sections: a depth study's physics, a fraud sweep's metrics."""
-    from initreg import studies
-
+    """Extra sections: a depth study's physics, a fraud sweep's metrics, the seeds sections
+    (a configuration run with several seeds) and an Optuna search's trials."""
     kids = runs.sweep_children(client, sweep.run_id)
     params = [r.data.params for r in kids]
     sections = []
@@ -153,6 +152,8 @@ def study_sections(client: MlflowClient, sweep: Sweep, folder: Path) -> list[pag
         sections.append(studies.depth_section(kids, client, folder=folder))
     if any(p.get("data.name") == "fraud" for p in params):
         sections.append(studies.fraud_section(kids, client, "fraud", folder=folder))
+    sections += seeds.sections(kids, folder, sweep.tags) + search.sections(client, sweep.run_id,
+                                                                         folder)
     return sections
 
 
