@@ -13,7 +13,7 @@ bin = $(call q,$(VENV)/bin/$(1))
 # The variables a user may set. make expands `$(...)` in a value given on the command line or in
 # the environment (they are recursive variables); each is redefined here as its literal text.
 TAKEN_LITERALLY := PYTHON VENV JOBS DATA BLAS_THREADS HOST PORT STORE SWEEP BACKEND ARTIFACTS \
-	SERVER_OPTS FROM TO BENCH_ARGS MLFLOW_BACKEND_URI
+	SERVER_OPTS FROM TO BENCH_ARGS MLFLOW_BACKEND_URI SEEDS
 $(foreach v,$(TAKEN_LITERALLY),$(if $(filter command line environment,$(origin $(v))),\
 	$(eval override $(v) := $$(value $(v)))))
 
@@ -29,6 +29,9 @@ BLAS_THREADS ?= 1
 HOST ?= 127.0.0.1
 PORT ?= 5000
 STORE ?= sqlite:///mlruns/mlflow.db
+# seeds per configuration in `make sweep`: SEEDS=5 runs each with seed=0,1,2,3,4 (the data splits
+# stay fixed); 1 adds no seed override
+SEEDS ?= 1
 
 .PHONY: setup test test-all lint sweep ui doctor clean
 
@@ -51,8 +54,9 @@ lint: setup  ## ruff, and zizmor on the GitHub workflows (offline: no GitHub API
 	$(call bin,ruff) check src pipelines tests
 	$(call bin,zizmor) --offline .github/workflows
 
-sweep: setup  ## init x lambd x keep_prob (27 runs) on DATA, JOBS parallel workers (-1 = all cores)
-	OPENBLAS_NUM_THREADS=$(call q,$(BLAS_THREADS)) OMP_NUM_THREADS=$(call q,$(BLAS_THREADS)) $(PY) pipelines/train.py -m experiment=default_sweep data=$(call q,$(DATA)) $(if $(filter fraud,$(DATA)),model=fraud) hydra.launcher.n_jobs=$(call q,$(JOBS)) resume=true
+sweep: setup  ## init x lambd x keep_prob (27 runs) x SEEDS seeds on DATA, JOBS parallel workers (-1 = all cores)
+	@n=$(call q,$(SEEDS)); case "$$n" in ''|*[!0-9]*|0*) echo "error: SEEDS='$$n' is not allowed; allowed: a whole number >= 1 (the seeds 0 to SEEDS-1)" >&2; exit 2;; esac
+	n=$(call q,$(SEEDS)); OPENBLAS_NUM_THREADS=$(call q,$(BLAS_THREADS)) OMP_NUM_THREADS=$(call q,$(BLAS_THREADS)) $(PY) pipelines/train.py -m experiment=default_sweep data=$(call q,$(DATA)) $(if $(filter fraud,$(DATA)),model=fraud) hydra.launcher.n_jobs=$(call q,$(JOBS)) resume=true $$([ "$$n" -gt 1 ] && echo "seed=$$(seq -s, 0 $$((n - 1)))")
 
 ui: setup  ## the MLflow UI over the project's store, on 127.0.0.1 unless HOST says otherwise
 	@bash scripts/warn-host.sh $(call q,$(HOST))

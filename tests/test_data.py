@@ -106,7 +106,7 @@ def test_circles_bayes_error_matches_a_radial_approximation_and_sklearn_samples(
     # The circles lie 0.1 = 2 noise sd either side of radius 0.9: about Phi(-2) of points cross.
     assert data.CIRCLES_BAYES_ERROR == pytest.approx(0.5 * math.erfc(2 / math.sqrt(2)), abs=1e-3)
     X, y = make_circles(n_samples=8_000, noise=0.05, random_state=np.random.RandomState(7))
-    rule = data._arc_log_odds(X.T, data.CIRCLE_ARCS, 0.05) > 0
+    rule = data.arcs._arc_log_odds(X.T, data.CIRCLE_ARCS, 0.05) > 0
     assert np.mean(rule != y) == pytest.approx(data.CIRCLES_BAYES_ERROR, abs=0.005)  # ~3 se
 
 
@@ -223,13 +223,13 @@ def test_moons_are_sklearns(datasets):
 
 def test_moons_bayes_error_is_the_error_of_the_bayes_rule_on_sklearn_samples(datasets):
     X, y = make_moons(n_samples=40_000, noise=0.25, random_state=np.random.RandomState(7))
-    rule = data._arc_log_odds(X.T, data.MOON_ARCS, 0.25) > 0
+    rule = data.arcs._arc_log_odds(X.T, data.MOON_ARCS, 0.25) > 0
     assert datasets["moons"].bayes_error == pytest.approx(np.mean(rule != y), abs=0.004)  # ~3.5 se
 
 
 def test_moons_bayes_error_grows_with_noise():
     assert load("moons", n_samples=100, noise=0.0).bayes_error == 0.0
-    errors = [data._arc_bayes_error(data.MOON_ARCS, s, n=10_000) for s in (0.15, 0.25, 0.35)]
+    errors = [data.arcs._arc_bayes_error(data.MOON_ARCS, s, n=10_000) for s in (0.15, 0.25, 0.35)]
     assert 0.0 < errors[0] < errors[1] < errors[2] < 0.5
 
 
@@ -271,10 +271,10 @@ def test_fraud_classes_overlap_but_are_separable(datasets):
 def test_fraud_bayes_error_is_the_error_of_the_bayes_rule():
     # If the densities disagreed with the sampler, the posteriors would be miscalibrated and
     # their min would not average to the rule's error rate.
-    raw, y = data._sample_transactions(100_000, 0.02, np.random.default_rng(99))
+    raw, y = data.fraud._sample_transactions(100_000, 0.02, np.random.default_rng(99))
     log_odds = math.log(0.02 / 0.98) + data.FRAUD.log_density(raw) - data.LEGIT.log_density(raw)
     rule_error = np.mean((log_odds > 0) != y)  # standard error ~0.0003
-    assert rule_error == pytest.approx(data._fraud_bayes_error(0.02), abs=0.0015)
+    assert rule_error == pytest.approx(data.fraud._fraud_bayes_error(0.02), abs=0.0015)
 
 
 def test_fraud_rejects_bad_rates():

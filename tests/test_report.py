@@ -42,10 +42,8 @@ def load_module(name: str, path: Path):
 REPORT_CLI = load_module("initreg_report_cli", ROOT / "pipelines" / "report.py")
 
 
-def pipeline_run(client, exp, parent_id, overrides, sizes=True):
-    """One job through initreg.job's own stages, as a child of ``parent_id``; ``sizes``: a run
-    that trained also gets the metrics dev_examples and test_examples, which the report asks
-    the job to log (it does not yet)."""
+def pipeline_run(client, exp, parent_id, overrides):
+    """One job through initreg.job's own stages, as a child of ``parent_id``."""
     cfg = compose_cfg([*FAST, *overrides])
     ds = job.load_data(cfg)
     model = job.build_model(cfg)
@@ -57,9 +55,6 @@ def pipeline_run(client, exp, parent_id, overrides, sizes=True):
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "config.yaml").write_text(OmegaConf.to_yaml(resolved))  # as run_job does
         job._gated_run(cfg, run, model, ds, Path(tmp))
-    if sizes and client.get_run(run.run_id).info.status == "FINISHED":
-        for split in ("dev", "test"):
-            client.log_metric(run.run_id, f"{split}_examples", ds.split(split)[1].shape[1])
     return run.run_id
 
 
@@ -251,7 +246,9 @@ def test_the_headline_gives_intervals_and_names_the_runs_dev_cannot_tell_apart(s
 
 def test_without_example_counts_no_interval_is_shown_and_the_report_says_why(tmp_path):
     client, _, exp, parent_id = new_sweep(tmp_path)
-    pipeline_run(client, exp, parent_id, ["init=he"], sizes=False)  # as the job logs today
+    logged_run(client, exp, parent_id, "older run", {"init.name": "he", "reg.lambd": 0.0,
+                                                      "reg.keep_prob": 1.0},  # before the sizes
+               {"train_accuracy": 0.7, "dev_accuracy": 0.68, "test_accuracy": 0.6}, {})
     logged_run(client, exp, parent_id, "by hand", {"init.name": "xavier", "reg.lambd": 0.0,
                                                    "reg.keep_prob": 1.0},
                {"train_accuracy": 0.5, "dev_accuracy": 0.5, "test_accuracy": 0.5}, {})
@@ -573,9 +570,9 @@ def test_the_learning_curve_states_the_uncertainty_of_its_dev_errors(tmp_path):
 
     client, _, exp, parent_id = new_sweep(tmp_path, "learning_curve")
     for fraction in (0.2, 1.0):
-        pipeline_run(client, exp, parent_id, [f"data.train_fraction={fraction}"], sizes=False)
+        pipeline_run(client, exp, parent_id, [f"data.train_fraction={fraction}"])
     kids = runs_of(client, parent_id)
-    assert studies.curve.dev_size(kids, client) == 50  # rebuilt from a stored config.yaml
+    assert studies.curve.dev_size(kids, client) == 50
     _, md = studies.curve_section(kids, client, folder=tmp_path / "out")
     line = next(x for x in md.splitlines() if x.startswith("- no regularization: "))
     assert "Each point is one run scored on 50 dev examples: the dev error is " in line

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mlflow.entities import LoggedModelOutput
 
-from initreg import doctor, tracking
+from initreg import doctor, seeds, tracking
 from initreg.lifecycle import STATUS_FILE
 from initreg.runs import (
     accuracy_text,
@@ -200,6 +200,7 @@ def close_sweep(parent: dict, job_raised: bool = False, interrupted: str | None 
         if model is not None:  # the sweep's output: the selected run's model (Models column)
             tracking.retry(mlflow.log_outputs, parent["run_id"],
                            [LoggedModelOutput(model.model_id, 0)])
+    seeds.log_aggregate(run, runs)  # the means over seeds, when a configuration ran with several
     run.set_tags({"jobs": len(runs), **selected,
                   tracking.NOTE_TAG: parent_note(parent, best, status),
                   **({"failure_reason": "interrupted",

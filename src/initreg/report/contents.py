@@ -1,0 +1,108 @@
+"""What the report says, as plain text: the run table, the headline, the notes on the
+selection and the runs listed apart (problems, inconclusive gates, failures to learn)."""
+
+import math
+
+from initreg import pages, runs
+from initreg.diagnosis import FAILURE_MODES
+from initreg.report.sweep import Row, Sweep
+
+NO_TEST_SENTENCE = ("Test data played no part in the choice: the configuration was selected on "
+                    "dev accuracy alone (ties broken by the smaller variance), and its test "
+                    "accuracy is reported here once, as an estimate the selection never saw.")
+COLUMNS = ("run", "init", "lambd", "keep_prob", "train acc", "dev acc (95% interval)",
+           "test acc (95% interval)", "avoidable bias", "variance", "diagnosis", "gate", "status")
+NO_LEARNING = ("They predict one class for every training example, so the bias/variance "
+               "diagnosis does not apply to them and the bias/variance figure leaves them out.")
+SECTIONS = ("Gated, diverged and failed runs", "Trained after an inconclusive gradient check",
+            "Runs that failed to learn")
+
+
+def diagnosis_label(row: Row) -> str:
+    """The diagnosis, with the failure mode of a run that failed to learn; ``—`` when none."""
+    return (row.diagnosis + (f" ({row.failure_mode})" if row.failure_mode else "")) or "—"
+
+
+def table_rows(sweep: Sweep) -> list[list[str]]:
+    """The run table as strings, best first, with any extra varying params after ``run``."""
+    return [[r.name, *[str(r.extra[k]) for k in sweep.varying], r.init, f"{r.lambd:g}",
+             f"{r.keep_prob:g}", pages.num(r.metric("train_accuracy"), ".3f"), r.accuracy("dev"),
+             r.accuracy("test"), *[pages.num(r.metric(k), ".3f") for k in (
+                 "avoidable_bias", "variance")], diagnosis_label(r),
+             runs.gate_label(r.gate, r.gate_reason), r.status]
+            for r in sweep.rows]
+
+
+def header(sweep: Sweep) -> list[str]:
+    return [COLUMNS[0], *sweep.varying, *COLUMNS[1:]]
+
+
+def counts(sweep: Sweep) -> str:
+    tally: dict[str, int] = {}
+    for r in sweep.rows:
+        tally[r.status] = tally.get(r.status, 0) + 1
+    return ", ".join(f"{n} {k}" for k, n in sorted(tally.items()))
+
+
+def _accuracy(row: Row, split: str) -> str:
+    """``0.940 (95% interval 0.875–0.972, 99 test examples)``, or the accuracy alone."""
+    acc, n = row.metric(f"{split}_accuracy"), runs.split_size(row.metrics, split)
+    span = runs.interval(acc, n)
+    return pages.num(acc, ".3f") + (f" (95% interval {span[0]:.3f}–{span[1]:.3f}, {n} {split} "
+                                    "examples)" if span else "")
+
+
+def headline(chosen: Row | None) -> tuple[str, str]:
+    """(title, detail) of the selected configuration, its accuracies with their Wilson 95%
+    intervals when the run logs how many examples they were measured on."""
+    if chosen is None:
+        return "No run finished: nothing to select.", ""
+    title = (f"Selected: init={chosen.init}, lambd={chosen.lambd:g}, "
+             f"keep_prob={chosen.keep_prob:g}: test accuracy {_accuracy(chosen, 'test')}")
+    detail = (f"dev accuracy {_accuracy(chosen, 'dev')}, train accuracy "
+              f"{chosen.metric('train_accuracy'):.3f}, variance {chosen.metric('variance'):.3f}, "
+              f"diagnosis {diagnosis_label(chosen)} (run {chosen.name}, {chosen.run_id}).")
+    return title, detail
+
+
+def selection_notes(sweep: Sweep, chosen: Row | None) -> list[str]:
+    """What the numbers allow to say about the selection: whether the selected run failed to
+    learn, which runs the dev set cannot tell apart from it (:func:`initreg.runs.rivals`), and
+    which intervals are missing."""
+    if chosen is None:
+        return []
+    notes = []
+    if chosen.failed_to_learn:
+        notes.append(f"The selected run failed to learn ({chosen.failure_mode or 'no mode'}): "
+                     "it predicts one class for every training example, and no run that "
+                     "learned has a higher dev accuracy.")
+    done = [r for r in sweep.rows if r.status == "finished" and r.run_id != chosen.run_id
+            and math.isfinite(r.metric("dev_accuracy"))]
+    notes.append(runs.dev_separation(chosen.metrics, [(r.name, r.metrics) for r in done]))
+    missing = runs.missing_sizes([r.metrics for r in (chosen, *done)])
+    if missing:
+        notes.append(missing[0].upper() + missing[1:] + ".")
+    return notes
+
+
+def problems(sweep: Sweep) -> list[Row]:
+    """Runs that were gated, diverged, failed, killed or left running."""
+    return [r for r in sweep.rows if r.status != "finished"]
+
+
+def inconclusive(sweep: Sweep) -> list[tuple[Row, str]]:
+    """``(row, text)`` of the runs whose gradient check was inconclusive: they trained."""
+    return [(r, f"{runs.gate_sentence(r.gate, r.gate_reason)} (difference "
+                f"{pages.num(r.metric('gradcheck_difference'))}); {r.status}")
+            for r in sweep.rows if r.gate == "inconclusive"]
+
+
+def learning_failures(sweep: Sweep) -> dict[str, list[Row]]:
+    """The runs that finished without learning, grouped by failure mode (in
+    :data:`initreg.diagnosis.FAILURE_MODES` order)."""
+    groups: dict[str, list[Row]] = {}
+    for r in sweep.rows:
+        if r.failed_to_learn:
+            groups.setdefault(r.failure_mode or "unknown", []).append(r)
+    order = {m: i for i, m in enumerate(FAILURE_MODES)}
+    return dict(sorted(groups.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
