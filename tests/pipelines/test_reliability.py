@@ -298,10 +298,10 @@ def test_forty_jobs_over_four_workers_lose_nothing(tmp_path, store):
     assert len(kids) == 40
     for k in kids:
         assert k.info.status in ("FINISHED", "FAILED")
-        assert len(k.data.params) >= 30
+        assert len(k.data.params) >= 25  # those that change what the run computes
         history = store.get_metric_history(k.info.run_id, "cost")
         if k.info.status == "FINISHED":
-            assert sorted(h.step for h in history) == [*range(0, 1000, 100), 999]
+            assert sorted(h.step for h in history) == sorted(job.cost_steps(1000, 100))
             names = {a.path for a in store.list_artifacts(k.info.run_id)}
             assert {"config.yaml", "cost_curve.png", "gradcheck.json", "model.npz"} <= names
 
