@@ -53,9 +53,9 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
-    try:  # wrong types, unknown keys and unknown group options, in one line, before Hydra
+    try:  # bad keys, types, values and (for a single run) data, in one line, before Hydra
         check_overrides(sys.argv[1:], CONF_DIR)
-    except schema.ConfigError as err:
+    except (schema.ConfigError, DataError) as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
     try:

@@ -27,6 +27,8 @@ from omegaconf.nodes import BooleanNode, FloatNode, IntegerNode, StringNode
 
 from initreg.checks import ConfigError, creatable_dir, validate
 from initreg.config import schema as config_schema
+from initreg.data import train_subset
+from initreg.job import load_dataset
 
 GROUPS = ("data", "init", "model", "experiment")
 FREE_FORM = "data.loader."  # a loader's keyword arguments: any key may be added or deleted
@@ -157,13 +159,17 @@ def _check_hydra_override(ov) -> None:
 
 
 def _check_composed(texts: list[str], conf_dir: Path) -> None:
-    """``config.validate`` on the config these overrides compose (not in a running Hydra)."""
+    """``config.validate`` on the config these overrides compose (not in a running Hydra), then
+    on the data its loader gives: a bad data file or loader parameter is refused here too,
+    before Hydra creates the run's folder (``DataError``, one line)."""
     if GlobalHydra.instance().is_initialized():
         return  # composing here would replace the caller's Hydra; its own checks run later
     try:
         with initialize_config_dir(config_dir=str(Path(conf_dir).resolve()), version_base="1.3"):
             cfg = compose(config_name="config", overrides=texts)
         validate(cfg, cfg.data.n_features)
+        ds = train_subset(load_dataset(cfg), cfg.data.train_fraction, cfg.seed)
+        validate(cfg, ds.n_features, ds.X_train.shape[1])
     except HydraException as err:  # its lines are one sentence each: "... To append, use +..."
         raise ConfigError(" ".join(line.strip() for line in str(err).splitlines())) from None
     except OmegaConfBaseException as err:  # the first line; then full_key, object_type, ...

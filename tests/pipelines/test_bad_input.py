@@ -185,6 +185,18 @@ def test_bad_loader_parameters_are_one_line_and_nothing_is_tracked(tmp_path, ove
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("args", [
+    ["data=moons", "data.loader.noise=-1"],  # a loader parameter
+    ["data.loader.path=/nonexistent/data.mat"],  # a data file
+])
+def test_a_data_problem_on_the_command_line_writes_no_folder_and_no_store(tmp_path, args):
+    proc = run_pipeline([*args, "train.num_iterations=10"], tmp_path, check=False, timeout=120,
+                        make_store=False)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith("error: ")
+    assert list(tmp_path.iterdir()) == []  # Hydra's run folder was never made
+
+
 def _course_mat(path, **replaced):
     arrays = {k: v for k, v in scipy.io.loadmat(data.DEFAULT_FOOTBALL_PATH).items()
               if not k.startswith("__")}

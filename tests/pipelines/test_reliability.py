@@ -75,7 +75,7 @@ def _refusal(override, tmp_path) -> str:
     """What the entry point says about ``override``: the pre-check, then the job's own checks."""
     try:
         check_overrides([override], CONF)
-    except ConfigError as err:
+    except (ConfigError, DataError) as err:
         return str(err)
     cfg = compose_cfg([*FAST, override, f"tracking.uri={_uri(tmp_path)}"])
     with pytest.raises((ConfigError, DataError)) as err:
