@@ -8,6 +8,7 @@ from initreg import plots
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EXPECTED_SHAPE = (round(plots.FIGSIZE[1] * plots.DPI), round(plots.FIGSIZE[0] * plots.DPI), 4)
+TWO_PANELS = (EXPECTED_SHAPE[0], round(EXPECTED_SHAPE[1] * 1.7), EXPECTED_SHAPE[2])
 
 
 def _read_png(path) -> np.ndarray:
@@ -34,12 +35,12 @@ def test_cost_curve_writes_png(tmp_path):
     its = np.arange(0, 1000, 100)
     out = plots.cost_curve(0.7 * np.exp(-its / 300), its, tmp_path / "cost.png", title="t")
     assert out == tmp_path / "cost.png"
-    assert _read_png(out).shape == EXPECTED_SHAPE
+    assert _read_png(out).shape == TWO_PANELS  # linear and log-scaled iterations
 
 
 def test_cost_curve_creates_parent_dirs(tmp_path):
     out = plots.cost_curve([0.7, 0.5], [0, 1], tmp_path / "a" / "b" / "cost.png")
-    assert _read_png(out).shape == EXPECTED_SHAPE
+    assert _read_png(out).shape == TWO_PANELS
 
 
 def test_cost_curves_writes_png(tmp_path):
@@ -198,3 +199,23 @@ def test_bias_variance_scatter_writes_png(tmp_path):
     out = plots.bias_variance_scatter([("a", 0.1, 0.2), ("b", 0.1, 0.2)], tmp_path / "bv.png",
                                       bayes_error=0.05, highlight="a")
     assert _read_png(out).shape[2] == 4
+
+
+def test_the_run_cost_curve_has_a_log_scaled_iteration_panel(tmp_path, monkeypatch):
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path: figures.append(fig) or path)
+    plots.cost_curve([0.69, 0.3, 0.1, 0.09], [0, 100, 1000, 29999], tmp_path / "c.png")
+    (fig,) = figures
+    assert [ax.get_xscale() for ax in fig.axes] == ["linear", "symlog"]
+
+
+def test_layer_statistics_have_whole_layer_ticks(tmp_path, monkeypatch):
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path: figures.append(fig) or path)
+    stats = {f"{k}_l{n}": 0.5 * n for k in ("act_mean", "act_std", "grad_norm") for n in (1, 2, 3)}
+    plots.layer_stats((0, stats), (100, stats), tmp_path / "s.png")
+    (fig,) = figures
+    fig.canvas.draw()
+    for ax in fig.axes:
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks

@@ -17,6 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import MaxNLocator
 
 FIGSIZE = (6.0, 4.0)
 DPI = 110
@@ -65,25 +66,40 @@ def _check_curve(label: str, iterations, costs) -> tuple[np.ndarray, np.ndarray]
     return its, c
 
 
-def _cost_figure(curves: Mapping[str, tuple], title: str = "") -> Figure:
-    """A figure of one or more cost curves ``{label: (iterations, costs)}`` on one axis."""
-    if not curves:
-        raise ValueError("no cost curves to plot; pass at least one {label: (iterations, costs)}")
-    checked = {label: _check_curve(label, its, c) for label, (its, c) in curves.items()}
-    fig = _new_figure()
-    ax = fig.add_subplot()
+def _cost_axes(ax, checked: Mapping[str, tuple], log_x: bool) -> None:
+    """Draw ``{label: (iterations, costs)}`` on ``ax``; ``log_x``: a symlog iteration axis (the
+    first 10 iterations linear), where the early drop of a long run is visible."""
     for label, (its, c) in checked.items():
         ax.plot(its, c, linewidth=1.6, label=label or None)
     if _use_log_scale(np.concatenate([c for _, c in checked.values()])):
         ax.set_yscale("log")
-    ax.set_xlabel("iteration")
+    if log_x:
+        ax.set_xscale("symlog", linthresh=10)
+    ax.set_xlabel("iteration (log scale)" if log_x else "iteration")
     ax.set_ylabel("cost")
     ax.grid(True, which="major", alpha=0.35)
     ax.grid(True, which="minor", alpha=0.12)
-    if title:
-        ax.set_title(title)
+
+
+def _cost_figure(curves: Mapping[str, tuple], title: str = "",
+                 scales: Sequence[bool] = (False,)) -> Figure:
+    """A figure of one or more cost curves ``{label: (iterations, costs)}``, one panel per entry
+    of ``scales`` (False: linear iterations, True: log-scaled iterations)."""
+    if not curves:
+        raise ValueError("no cost curves to plot; pass at least one {label: (iterations, costs)}")
+    checked = {label: _check_curve(label, its, c) for label, (its, c) in curves.items()}
+    fig = _new_figure()
+    if len(scales) > 1:
+        fig.set_size_inches(FIGSIZE[0] * 1.7, FIGSIZE[1])
+    axes = fig.subplots(1, len(scales), squeeze=False)[0]
+    for ax, log_x in zip(axes, scales, strict=True):
+        _cost_axes(ax, checked, log_x)
+    if title and len(axes) > 1:
+        fig.suptitle(title)
+    elif title:
+        axes[0].set_title(title)
     if any(checked):  # an unlabelled single curve needs no legend
-        ax.legend(frameon=False)
+        axes[0].legend(frameon=False)
     return fig
 
 
@@ -93,24 +109,27 @@ def cost_curve(
     path: str | os.PathLike,
     title: str = "",
 ) -> Path:
-    """Cost against iteration as a PNG at ``path``; log y axis when costs span > 2 decades.
+    """Cost against iteration as a PNG at ``path``, twice: against the iteration and against its
+    log (where a long run's early drop shows); log y axis when costs span > 2 decades.
 
     Args:
         costs: recorded costs, length k.
         iterations: the iteration of each cost, length k.
         path: where to write the PNG.
-        title: optional axis title.
+        title: optional title.
     """
-    return _save(_cost_figure({"": (iterations, costs)}, title), path)
+    return _save(_cost_figure({"": (iterations, costs)}, title, scales=(False, True)), path)
 
 
 def cost_curves(
     curves: Mapping[str, tuple[Sequence[int] | np.ndarray, Sequence[float] | np.ndarray]],
     path: str | os.PathLike,
     title: str = "",
+    log_x: bool = False,
 ) -> Path:
-    """Several labelled cost curves ``{label: (iterations, costs)}`` on one axis, as a PNG."""
-    return _save(_cost_figure(curves, title), path)
+    """Several labelled cost curves ``{label: (iterations, costs)}`` on one axis, as a PNG;
+    ``log_x``: log-scaled iterations."""
+    return _save(_cost_figure(curves, title, scales=(log_x,)), path)
 
 
 def _boundary_grid(X: np.ndarray, resolution: int) -> tuple[np.ndarray, np.ndarray]:
@@ -441,6 +460,7 @@ def layer_stats(
             ax.plot(ls, y, style, linewidth=1.4, markersize=4, label=label)
         ax.set_yscale("log")
         ax.set_xlabel("layer l")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers
         ax.set_ylabel(ylabel)
         ax.grid(True, which="major", alpha=0.35)
         ax.legend(frameon=False, fontsize="small")
