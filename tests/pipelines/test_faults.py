@@ -18,7 +18,8 @@ from pipeline_utils import ROOT, SUBPROCESS_PATH, TRAIN, all_runs, compose_cfg, 
 from initreg import callbacks, doctor, job, lifecycle, tracking
 
 LONG_SWEEP = ["-m", "init=zeros,he", "reg.lambd=0.0,0.7", "hydra.launcher.n_jobs=2",
-              "train.num_iterations=10000000", "train.log_every=1000"]
+              "train.num_iterations=10000000", "train.log_every=1000",
+              "train.learning_rate=0.05"]  # at 0.3 He collapses near 50,000: the guard stops it
 
 
 def _uri(tmp_path) -> str:
