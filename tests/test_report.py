@@ -311,7 +311,10 @@ def test_figures_are_embedded_as_png_data_uris(built):
     assert len(uris) == 3
     for payload in uris:
         assert base64.b64decode(payload)[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "http://" not in html and "https://" not in html  # nothing to fetch
+    # nothing to fetch: no resource from elsewhere (the only URLs are links to the MLflow UI)
+    assert not re.search(r'(src|srcset|data)="https?://|url\(|<link|<script', html)
+    assert all(url.startswith("http://127.0.0.1:5000/#/experiments/")
+               for url in re.findall(r'href="(https?://[^"]*)"', html))
     for name in report.FIGURES:
         assert f"]({name})" in md
 
@@ -577,3 +580,14 @@ def test_the_learning_curve_states_the_uncertainty_of_its_dev_errors(tmp_path):
     line = next(x for x in md.splitlines() if x.startswith("- no regularization: "))
     assert "Each point is one run scored on 50 dev examples: the dev error is " in line
     assert "Each point is one run (one seed)." in md
+
+
+def test_every_run_links_to_its_page_in_the_mlflow_ui(sweep, built, monkeypatch):
+    client, _, _, _, _ = sweep
+    data, html_text, _ = built
+    for row in data.rows:
+        url = f"http://127.0.0.1:5000/#/experiments/{data.experiment_id}/runs/{row.run_id}"
+        assert f'<a href="{url}">' in html_text
+    monkeypatch.setenv("MLFLOW_UI_URL", "http://ui.example:8080/")
+    page = report.html_page(data, {})
+    assert f'href="http://ui.example:8080/#/experiments/{data.experiment_id}/runs/' in page

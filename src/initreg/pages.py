@@ -71,19 +71,26 @@ def _attrs(attrs: Mapping[str, str]) -> str:
 def html_table(head: Sequence[str], rows: Sequence[Sequence], *,
                head_class: Sequence[str] = (),
                cell_class: Callable[[int, int], str] | None = None,
-               row_attrs: Sequence[Mapping[str, str]] | None = None) -> str:
+               row_attrs: Sequence[Mapping[str, str]] | None = None,
+               cell_href: Callable[[int, int], str | None] | None = None) -> str:
     """An HTML table, every header and cell escaped, in a horizontally scrolling ``div``.
 
     ``head_class[i]``: the class of header ``i``; ``cell_class(r, i)``: the class of cell ``i``
-    of row ``r``; ``row_attrs[r]``: the attributes of row ``r``'s ``<tr>`` (values escaped).
+    of row ``r``; ``row_attrs[r]``: the attributes of row ``r``'s ``<tr>`` (values escaped);
+    ``cell_href(r, i)``: a link for the cell's text, or None (escaped too).
     """
     e = html.escape
     th = "".join(f"<th{_attrs({'class': c})}>{e(str(h))}</th>"
                  for h, c in zip(head, [*head_class, *[""] * len(head)], strict=False))
+
+    def text(r: int, i: int, c) -> str:
+        href = cell_href(r, i) if cell_href else None
+        return f'<a href="{e(href)}">{e(str(c))}</a>' if href else e(str(c))
+
     body = []
     for r, cells in enumerate(rows):
         tds = "".join(f"<td{_attrs({'class': cell_class(r, i) if cell_class else ''})}>"
-                      f"{e(str(c))}</td>" for i, c in enumerate(cells))
+                      f"{text(r, i, c)}</td>" for i, c in enumerate(cells))
         body.append(f"<tr{_attrs(row_attrs[r]) if row_attrs else ''}>{tds}</tr>")
     return (f'<div class="scroll"><table><thead><tr>{th}</tr></thead><tbody>\n'
             + "\n".join(body) + "\n</tbody></table></div>")

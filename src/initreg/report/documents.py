@@ -110,7 +110,9 @@ def html_body(sweep: Sweep, figures: dict[str, Path]) -> str:
         head, cells, head_class=["l" if i in left or i == n - 3 else "" for i in range(n)],
         cell_class=lambda r, i: _td_class(i, n, left, sweep.rows[r].status),
         row_attrs=[{"class": "selected" if chosen is not None and r.run_id == chosen.run_id
-                    else "", "title": r.run_id} for r in sweep.rows])
+                    else "", "title": r.run_id} for r in sweep.rows],
+        cell_href=lambda r, i: (tracking.ui_url(sweep.rows[r].run_id, sweep.experiment_id)
+                                if i == 0 and sweep.experiment_id else None))
     items = "".join(f'<li><b class="s-{e(r.status)}">{e(r.status)}</b> {e(r.name)}: '
                     f"{e(r.reason)}</li>" for r in problems(sweep)
                     ) or "<li>None: every run trained.</li>"
@@ -121,7 +123,9 @@ def html_body(sweep: Sweep, figures: dict[str, Path]) -> str:
                    if detail else "")
     return f"""<p class="meta">Experiment <code>{e(sweep.experiment)}</code>, parent run
 <code>{e(sweep.run_id)}</code>; overrides <code>{e(sweep.tags.get('sweep_overrides', ''))}</code>;
-runs: {e(counts(sweep))}; Bayes error {sweep.bayes_error:.3f}, tolerance {sweep.tolerance:g}.</p>
+runs: {e(counts(sweep))}; Bayes error {sweep.bayes_error:.3f}, tolerance {sweep.tolerance:g};
+each run's name links to its page in the MLflow UI (<code>make ui</code>, at
+<code>{e(tracking.ui_base())}</code>: <code>MLFLOW_UI_URL</code> sets another).</p>
 <section class="headline"><div class="big">{e(title)}</div>{detail_html}</section>
 <h2>Runs (best dev accuracy first)</h2>
 {table}

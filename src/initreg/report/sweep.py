@@ -65,6 +65,7 @@ class Sweep:
     varying: list[str]  # param keys besides init/lambd/keep_prob that differ between children
     bayes_error: float
     tolerance: float
+    experiment_id: str = ""
 
 
 def latest_sweep(client: MlflowClient) -> str:
@@ -133,7 +134,7 @@ def load_sweep(client: MlflowClient, sweep_id: str | None = None) -> Sweep:
                  name=parent.info.run_name or sweep_id, tags=dict(parent.data.tags),
                  rows=runs.ranked(rows, key=_rank), varying=varying,
                  bayes_error=max(bayes) if bayes else 0.0,
-                 tolerance=float(min(tolerances)) if tolerances else 0.02)
+                 tolerance=float(min(tolerances)) if tolerances else 0.02, experiment_id=exp)
 
 
 def _rank(row: Row) -> tuple:
