@@ -203,7 +203,7 @@ def test_bias_variance_scatter_writes_png(tmp_path):
 
 def test_the_run_cost_curve_has_a_log_scaled_iteration_panel(tmp_path, monkeypatch):
     figures = []
-    monkeypatch.setattr(plots, "_save", lambda fig, path: figures.append(fig) or path)
+    monkeypatch.setattr(plots, "save_png", lambda fig, path: figures.append(fig) or path)
     plots.cost_curve([0.69, 0.3, 0.1, 0.09], [0, 100, 1000, 29999], tmp_path / "c.png")
     (fig,) = figures
     assert [ax.get_xscale() for ax in fig.axes] == ["linear", "symlog"]
@@ -211,7 +211,7 @@ def test_the_run_cost_curve_has_a_log_scaled_iteration_panel(tmp_path, monkeypat
 
 def test_layer_statistics_have_whole_layer_ticks(tmp_path, monkeypatch):
     figures = []
-    monkeypatch.setattr(plots, "_save", lambda fig, path: figures.append(fig) or path)
+    monkeypatch.setattr(plots, "save_png", lambda fig, path: figures.append(fig) or path)
     stats = {f"{k}_l{n}": 0.5 * n for k in ("act_mean", "act_std", "grad_norm") for n in (1, 2, 3)}
     plots.layer_stats((0, stats), (100, stats), tmp_path / "s.png")
     (fig,) = figures

@@ -33,7 +33,7 @@ def _new_figure() -> Figure:
     return fig
 
 
-def _save(fig: Figure, path: str | os.PathLike) -> Path:
+def save_png(fig: Figure, path: str | os.PathLike) -> Path:
     """Write ``fig`` as a PNG to ``path`` (parents created), free it, and return the path."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -118,7 +118,7 @@ def cost_curve(
         path: where to write the PNG.
         title: optional title.
     """
-    return _save(_cost_figure({"": (iterations, costs)}, title, scales=(False, True)), path)
+    return save_png(_cost_figure({"": (iterations, costs)}, title, scales=(False, True)), path)
 
 
 def cost_curves(
@@ -129,7 +129,7 @@ def cost_curves(
 ) -> Path:
     """Several labelled cost curves ``{label: (iterations, costs)}`` on one axis, as a PNG;
     ``log_x``: log-scaled iterations."""
-    return _save(_cost_figure(curves, title, scales=(log_x,)), path)
+    return save_png(_cost_figure(curves, title, scales=(log_x,)), path)
 
 
 def _boundary_grid(X: np.ndarray, resolution: int) -> tuple[np.ndarray, np.ndarray]:
@@ -227,7 +227,7 @@ def decision_boundary(
         title: optional axis title.
         resolution: grid points per axis.
     """
-    return _save(_boundary_figure(predict, X, Y, title, resolution), path)
+    return save_png(_boundary_figure(predict, X, Y, title, resolution), path)
 
 
 # --- sweep report figures ---------------------------------------------------------------------
@@ -300,7 +300,7 @@ def accuracy_heatmaps(
     fig.colorbar(image, ax=list(axes), label="dev accuracy", shrink=0.9)
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def _shade_regions(ax, lo: float, hi: float, bayes_error: float, tolerance: float) -> None:
@@ -422,7 +422,7 @@ def bias_variance_scatter(
     on one spot are one point labelled with their number (``16 runs``). When some runs are far
     worse than the best, a second panel zooms on the best runs.
     """
-    return _save(_bias_variance_figure(points, bayes_error, tolerance, highlight, title), path)
+    return save_png(_bias_variance_figure(points, bayes_error, tolerance, highlight, title), path)
 
 
 # --- studies: per-layer statistics, depth, learning curves, fraud (initreg.studies) -----------
@@ -466,7 +466,7 @@ def layer_stats(
         ax.legend(frameon=False, fontsize="small")
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def against_depth(
@@ -509,7 +509,7 @@ def against_depth(
     ax.legend(frameon=False, fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
     if title:
         ax.set_title(title)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def learning_curve(
@@ -539,7 +539,7 @@ def learning_curve(
     ax.legend(frameon=False, fontsize="small")
     if title:
         ax.set_title(title)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def accuracy_vs_f1(
@@ -572,4 +572,4 @@ def accuracy_vs_f1(
     ax.legend(frameon=False, fontsize="small", loc="upper left")
     if title:
         ax.set_title(title)
-    return _save(fig, path)
+    return save_png(fig, path)

@@ -13,18 +13,7 @@ from matplotlib.patches import Rectangle
 
 from initreg.aggregate import Stat
 from initreg.pages import num
-
-DPI = 110
-
-
-def _save(fig: Figure, path: str | Path) -> Path:
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fig.savefig(out, format="png", dpi=DPI)
-    finally:
-        fig.clear()
-    return out
+from initreg.plots import DPI, save_png
 
 
 def spread_heatmaps(panels: Mapping[str, Mapping[tuple[float, float], tuple[Stat, str]]],
@@ -71,7 +60,7 @@ def spread_heatmaps(panels: Mapping[str, Mapping[tuple[float, float], tuple[Stat
     fig.colorbar(image, ax=fig.axes, label="mean dev accuracy", shrink=0.9)
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def trials_figure(trials: Sequence[tuple[int, float]], best_so_far: Sequence[float],
@@ -95,4 +84,4 @@ def trials_figure(trials: Sequence[tuple[int, float]], best_so_far: Sequence[flo
     ax.set(xlabel="trial", ylabel="dev accuracy", title="Optuna trials in order")
     ax.legend(frameon=False, fontsize="small")
     ax.grid(True, alpha=0.3)
-    return _save(fig, path)
+    return save_png(fig, path)
