@@ -1,6 +1,7 @@
 """One ranking, one init label and one paginated search, read back from a real MLflow store."""
 
 import math
+from types import SimpleNamespace
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -177,3 +178,27 @@ def test_the_summary_says_when_it_cannot_show_intervals(tied_sweep):
     assert "How far apart the runs are on dev is not computed" in "\n".join(lines)
     assert ("No 95% intervals for runs that do not log dev_examples and test_examples, the "
             "number of examples each accuracy was measured on.") in lines
+
+
+def _fake_run(name, status="FINISHED", **tags):
+    info = SimpleNamespace(run_name=name, status=status, run_id=name)
+    return SimpleNamespace(info=info, data=SimpleNamespace(tags=tags, metrics={}))
+
+
+def test_runs_that_failed_to_learn_take_one_summary_line_per_failure_mode():
+    zeros = [_fake_run(f"zeros l{i} kp1", diagnosis="failed_to_learn",
+                       failure_mode="symmetry_not_broken") for i in range(12)]
+    dead = [_fake_run("random x10", diagnosis="failed_to_learn", failure_mode="dead_units")]
+    fine = [_fake_run("he l0 kp1", diagnosis="low_bias_low_variance"),
+            _fake_run("he gated", status="FAILED", failure_reason="gradcheck",
+                      diagnosis="failed_to_learn")]
+    lines = summary.failed_to_learn_lines([*zeros, *fine, *dead], width=120)
+    assert [x.strip() for x in lines] == [
+        "failed_to_learn: 1 run(s), dead_units: random x10",
+        "failed_to_learn: 12 run(s), symmetry_not_broken: zeros l0 kp1, zeros l1 kp1 and 10 "
+        "more (make report lists them)"]
+    assert all(len(x) <= 120 for x in lines)
+    assert summary.failed_to_learn_lines(fine) == []
+    # a name longer than the width is still shown: the line names at least one run
+    long = [_fake_run("x" * 200, diagnosis="failed_to_learn", failure_mode="m")] * 2
+    assert "x" * 200 + " and 1 more" in summary.failed_to_learn_lines(long)[0]

@@ -51,8 +51,8 @@ def summary_lines(runs, best: int = 5) -> list[str]:
     """A table of the best runs (:func:`initreg.runs.best_run`'s ranking) with their dev and
     test accuracy's Wilson 95% intervals and gate verdicts, each outcome's count, how far the
     best run is from the others on dev, and every run that did not simply train and learn:
-    gated, diverged, failed, killed or running; trained after an inconclusive gate; failed to
-    learn."""
+    gated, diverged, failed, killed or running; trained after an inconclusive gate; and the
+    runs that failed to learn, one line per failure mode."""
     counts: dict[str, int] = {}
     for r in runs:
         counts[job_status(r)] = counts.get(job_status(r), 0) + 1
@@ -76,7 +76,36 @@ def summary_lines(runs, best: int = 5) -> list[str]:
             lines.append(missing[0].upper() + missing[1:] + ".")
     for r in runs:
         lines += [f"  {label:>15}: {r.info.run_name}  {why}"[:160] for label, why in _notes(r)]
+    lines += failed_to_learn_lines(runs)
     return lines
+
+
+def failed_to_learn_lines(runs, width: int = 160) -> list[str]:
+    """One line per failure mode for the finished runs that failed to learn: how many, and as
+    many of their names as fit in ``width`` (the report lists every one). A default sweep has a
+    dozen such runs (every zeros run), which one line each would make the longest part of the
+    console's summary."""
+    groups: dict[str, list[str]] = {}
+    for r in runs:
+        tags = r.data.tags
+        if job_status(r) == "finished" and tags.get("diagnosis") == "failed_to_learn":
+            groups.setdefault(tags.get("failure_mode") or "no failure mode",
+                              []).append(r.info.run_name)
+    lines = []
+    for mode, names in sorted(groups.items()):
+        head = f"  {'failed_to_learn':>15}: {len(names)} run(s), {mode}: "
+        n = 1  # names shown: as many as fit, at least one
+        while n < len(names) and len(_named(head, names, n + 1)) <= width:
+            n += 1
+        lines.append(_named(head, names, n))
+    return lines
+
+
+def _named(head: str, names: list[str], n: int) -> str:
+    """``head`` and the first ``n`` names, with how many more there are."""
+    left = len(names) - n
+    return head + ", ".join(names[:n]) + (f" and {left} more ({REPORT_HINT} lists them)"
+                                          if left else "")
 
 
 def _notes(run) -> list[tuple[str, str]]:
@@ -90,8 +119,6 @@ def _notes(run) -> list[tuple[str, str]]:
     notes = []
     if gate[0] == "inconclusive":
         notes.append(("inconclusive", gate_sentence(*gate, explain=False)))
-    if tags.get("diagnosis") == "failed_to_learn":
-        notes.append(("failed_to_learn", _diagnosis(tags)))
     return notes
 
 
