@@ -21,8 +21,8 @@ bit generator, so the numbers, their order and the generator's state after are N
 
 Everything lives in flat float64 buffers, so that one compiled function serves every depth: the
 parameters (``W1, b1, W2, ...`` laid end to end; ``Network.params`` are views into it), the
-gradients (the same layout), the activations, the deltas and the masks; ``layout`` and ``offsets`` give the
-offsets. numba is imported on first use (``kernel()``), not with ``initreg``; the function is
+gradients (the same layout), the activations, the deltas and the masks; ``layout`` and
+``offsets`` give the offsets. numba is imported on first use (``kernel()``), not with ``initreg``; the function is
 compiled once per machine (twice: with and without a Generator) and cached on disk (numba's
 ``cache=True``, in ``__pycache__`` next to this file, or ``NUMBA_CACHE_DIR``).
 """
@@ -126,12 +126,6 @@ def descent_kernel(theta, grads, dims, w_at, b_at, a_at, X, Y, acts, deltas, mas
     written = 0
     for it in range(start, stop):
         need_cost = cost_every > 0 and it % cost_every == 0
-        if rng is not None:  # this iteration's masks, layer by layer, each row-major
-            for l in range(1, L):  # noqa: E741
-                kp = keep[l]
-                if kp < 1.0:
-                    for p in range(a_at[l], a_at[l] + dims[l] * m):
-                        masks[p] = rng.random() < kp
         # forward: Z = W A_prev; A = max(0, Z + b), dropout folded in
         A_prev = X
         for l in range(1, L + 1):  # noqa: E741
@@ -145,7 +139,11 @@ def descent_kernel(theta, grads, dims, w_at, b_at, a_at, X, Y, acts, deltas, mas
             D = masks[a_at[l]:a_at[l] + n * m]  # flat: empty when no layer drops units
             for i in range(n):
                 bias = theta[b_at[l] + i]
-                if kp < 1.0:  # np.maximum(0.0, z) * D / keep_prob
+                if kp < 1.0 and rng is not None:  # D drawn row by row, as rng.random((n, m))
+                    for j in range(m):
+                        z = Z[i, j] + bias
+                        Z[i, j] = (z if z > 0.0 or z != z else 0.0) * (rng.random() < kp) / kp
+                elif kp < 1.0:  # np.maximum(0.0, z) * D / keep_prob
                     for j in range(m):
                         z = Z[i, j] + bias
                         Z[i, j] = (z if z > 0.0 or z != z else 0.0) * D[i * m + j] / kp
