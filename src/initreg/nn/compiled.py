@@ -22,9 +22,10 @@ bit generator, so the numbers, their order and the generator's state after are N
 Everything lives in flat float64 buffers, so that one compiled function serves every depth: the
 parameters (``W1, b1, W2, ...`` laid end to end; ``Network.params`` are views into it), the
 gradients (the same layout), the activations, the deltas and the masks; ``layout`` and
-``offsets`` give the offsets. numba is imported on first use (``kernel()``), not with ``initreg``; the function is
-compiled once per machine (twice: with and without a Generator) and cached on disk (numba's
-``cache=True``, in ``__pycache__`` next to this file, or ``NUMBA_CACHE_DIR``).
+``offsets`` give the offsets. numba is imported on first use (``kernel()``), not with
+``initreg``; the function is compiled once per machine (twice: with and without a Generator)
+and cached on disk (numba's ``cache=True``, in ``__pycache__`` next to this file, or
+``NUMBA_CACHE_DIR``).
 """
 
 import numpy as np
