@@ -1,14 +1,16 @@
 """The compiled engine (initreg.nn.compiled) against the NumPy engine, its reference.
 
 The kernel is compiled once per machine and cached on disk, so these tests pay a compile only the
-first time; each trains small nets for 100 steps.
+first time; each trains small nets for 100 steps. ``train`` takes the steps between two log points
+in one kernel call (``CompiledStep.descend``), the dropout masks drawn inside it from the same
+Generator; a RandomState's masks (the course convention's) are drawn in Python.
 """
 
 import numpy as np
 import pytest
 
 from initreg import gradcheck
-from initreg.nn import Network, blocked, compiled, mask_rng, train
+from initreg.nn import DivergenceError, Network, blocked, compiled, mask_rng, stats, train
 
 pytestmark = pytest.mark.skipif(not compiled.available(), reason="numba is not installed")
 
@@ -132,3 +134,86 @@ def test_the_jobs_gate_checks_the_engine_that_trains(engine, monkeypatch):
     monkeypatch.setattr(compiled, "_KERNEL", _planted(real, db1, 1.05))
     verdict = job.gradcheck_gate(cfg, model, ds).verdict
     assert verdict == ("failed" if engine == "compiled" else "passed")
+
+
+@pytest.mark.parametrize("bit_generator", [np.random.PCG64, np.random.MT19937])
+def test_numba_draws_a_generators_numbers_and_advances_it_as_numpy_does(bit_generator):
+    import numba
+
+    @numba.njit
+    def draw(rng, out):  # what the kernel does to draw its masks
+        for p in range(out.shape[0]):
+            out[p] = rng.random()
+
+    ours, theirs = (np.random.Generator(bit_generator(11)) for _ in range(2))
+    for n in (1, 7, 211 * 20):
+        drawn = np.empty(n)
+        draw(ours, drawn)
+        np.testing.assert_array_equal(drawn, theirs.random(n))
+        ours_state, theirs_state = ours.bit_generator.state, theirs.bit_generator.state
+        for key, value in theirs_state["state"].items():  # MT19937's holds an array
+            np.testing.assert_array_equal(ours_state["state"][key], value, err_msg=key)
+    np.testing.assert_array_equal(ours.random((3, 5)), theirs.random((3, 5)))  # later draws
+
+
+def _descended_by_hand(net, step, rng, start, stop, learning_rate, cost_every):
+    """``descend``'s iterations one step at a time, as ``train`` takes them; their costs."""
+    costs = []
+    for i in range(start, stop):
+        cost, grads = step(rng, i % cost_every == 0)
+        costs += [cost] if cost is not None else []
+        for name, g in grads.items():
+            net.params[name] -= learning_rate * g
+    return costs
+
+
+@pytest.mark.parametrize("keep_prob", [1.0, (0.6, 1.0, 0.8)])
+def test_many_steps_in_one_kernel_call_are_the_numpy_engines_steps(keep_prob):
+    X, Y = _data(3, 50, seed=6)
+    dims = [3, 7, 5, 4, 1]
+    ref, net = (Network(dims, lambd=0.1, keep_prob=keep_prob, seed=5) for _ in range(2))
+    rng_ref, rng = np.random.default_rng(9), np.random.default_rng(9)
+    expected = _descended_by_hand(ref, ref.step_fn(X, Y, engine="numpy"), rng_ref, 3, 140,
+                                  0.05, 10)
+    costs = net.step_fn(X, Y).descend(rng, 3, 140, 0.05, 10)
+    assert len(expected) == 13  # iterations 10, 20, ..., 130
+    np.testing.assert_allclose(costs, expected, rtol=1e-10)
+    for name, p in ref.params.items():
+        np.testing.assert_allclose(net.params[name], p, rtol=1e-10, atol=0, err_msg=name)
+    assert rng.bit_generator.state == rng_ref.bit_generator.state
+
+
+def test_a_randomstates_masks_are_drawn_in_python_and_train_alike():
+    X, Y = _data(2, 40, seed=4)
+    nets = {}
+    for engine in ("numpy", "compiled"):
+        nets[engine] = Network([2, 9, 4, 1], keep_prob=0.7, seed=6)
+        train(nets[engine], X, Y, learning_rate=0.1, num_iterations=100, log_every=30,
+              rng=np.random.RandomState(2), engine=engine)
+    for name, p in nets["numpy"].params.items():
+        np.testing.assert_allclose(nets["compiled"].params[name], p, rtol=1e-10, atol=0,
+                                   err_msg=name)
+
+
+def test_a_divergence_between_log_points_leaves_the_step_by_step_runs_state():
+    X, Y = _data(2, 40, seed=1)
+    runs = {}
+    for engine in ("numpy", "compiled"):
+        net = Network([2, 8, 1], keep_prob=0.9, seed=0)
+        rng = np.random.default_rng(3)
+        with pytest.raises(DivergenceError) as err:
+            train(net, X, Y, learning_rate=30.0, num_iterations=500, log_every=1000, rng=rng,
+                  divergence_factor=3, engine=engine)
+        runs[engine] = net, rng, err.value
+    (ref, rng_ref, e_ref), (net, rng, e) = runs["numpy"], runs["compiled"]
+    assert e.iteration == e_ref.iteration and e.iteration > 0  # not a log point: 0 is the only
+    assert e.reason == e_ref.reason and e.cost == pytest.approx(e_ref.cost, rel=1e-10)
+    for name, p in ref.params.items():
+        np.testing.assert_allclose(net.params[name], p, rtol=1e-10, atol=0, err_msg=name)
+    assert rng.bit_generator.state == rng_ref.bit_generator.state
+
+
+def test_the_jobs_recorder_takes_many_steps_at_once_too():
+    X, Y = _data(2, 30)
+    step = stats.GradRecorder(Network([2, 3, 1])).step_fn(X, Y, engine="compiled")
+    assert step.descend.__self__.engine == "compiled"

@@ -1,10 +1,12 @@
-"""The compiled engine: the Network's exact small-batch step as one numba function.
+"""The compiled engine: the Network's exact small-batch descent as one numba function.
 
 On the course's nets (a few hundred examples, a few dozen units) a NumPy step is bound by call
 overhead: some thirty NumPy calls of a few microseconds each around ~130 kFLOP of arithmetic.
-``step_kernel`` does the whole forward and backward pass (and, when asked, the update) in one
-call: the matrix products through the BLAS (numba's ``np.dot``, scipy's BLAS) and every
-element-wise pass fused into one loop per layer.
+``descent_kernel`` runs many iterations in one call (``train`` asks for the steps between two log
+points at once), each the whole forward and backward pass and the update: the matrix products
+through the BLAS (numba's ``np.dot``, scipy's BLAS) and every element-wise pass fused into one
+loop per layer. With ``learning_rate`` 0 it computes one iteration's gradient: the same code is
+what the gradient check before training checks.
 
 It computes what ``initreg.nn.backprop.Workspace.run`` computes, operation for operation
 (``Z = W A + b``, ``max(0, Z)``, ``Z * D / keep_prob``, ``(1/m)(sigmoid(Z_L) - Y)``, ``dW = dZ
@@ -12,15 +14,18 @@ A_prev^T``, ``db = sum(dZ)``, ``dZ = dA / keep_prob * (A > 0)``, ``dW += (lambd/
 parameters after any number of steps agree with the NumPy engine's to rounding: the BLAS (numba
 calls scipy's, NumPy its own), ``exp`` and the order of the sums over examples (NumPy sums
 pairwise, the kernel in order) may differ in the last bit. The dropout masks are the NumPy
-engine's: ``backprop.DropoutMasks`` draws them in Python from the caller's generator (a
-``Generator`` or the course's ``RandomState``), into a flat buffer the kernel reads.
+engine's: from a ``Generator`` the kernel draws them itself (numba calls the generator's own
+bit generator, so the numbers, their order and the generator's state after are NumPy's); a
+``RandomState`` (the course convention's) cannot be passed to numba, so
+``backprop.DropoutMasks`` draws its masks in Python, one step per kernel call.
 
 Everything lives in flat float64 buffers, so that one compiled function serves every depth: the
 parameters (``W1, b1, W2, ...`` laid end to end; ``Network.params`` are views into it), the
-gradients (the same layout), the activations and the deltas; ``Layout`` holds the offsets.
-numba is imported on first use (``kernel()``), not with ``initreg``; the function is compiled
-once per machine and cached on disk (numba's ``cache=True``, in ``__pycache__`` next to this
-file, or ``NUMBA_CACHE_DIR``).
+gradients (the same layout), the activations, the deltas and the masks; ``layout`` and
+``offsets`` give the offsets. numba is imported on first use (``kernel()``), not with
+``initreg``; the function is compiled once per machine (twice: with and without a Generator)
+and cached on disk (numba's ``cache=True``, in ``__pycache__`` next to this file, or
+``NUMBA_CACHE_DIR``).
 """
 
 import numpy as np
@@ -86,118 +91,131 @@ _KERNEL = None
 
 
 def kernel():
-    """``step_kernel`` compiled (numba imported and the function compiled or loaded from the
+    """``descent_kernel`` compiled (numba imported and the function compiled or loaded from the
     disk cache on the first call)."""
     global _KERNEL
     if _KERNEL is None:
         import numba
 
-        _KERNEL = numba.njit(cache=True, nogil=True, error_model="numpy")(step_kernel)
+        _KERNEL = numba.njit(cache=True, nogil=True, error_model="numpy")(descent_kernel)
     return _KERNEL
 
 
-def step_kernel(theta, grads, dims, w_at, b_at, a_at, X, Y, acts, deltas, masks, keep,
-                lambd, need_cost, learning_rate):
-    """One full-batch step; returns the cost (NaN when ``need_cost`` is False).
+def descent_kernel(theta, grads, dims, w_at, b_at, a_at, X, Y, acts, deltas, masks, keep,
+                   lambd, rng, learning_rate, start, stop, cost_every, costs):
+    """Iterations ``start .. stop - 1`` of full-batch gradient descent (or, with
+    ``learning_rate`` 0, the gradient of one iteration); returns how many costs it wrote.
 
     theta, grads: (P,) parameters and gradients (``layout(dims)``); grads is overwritten.
     dims: int64 (L+1,) layer sizes; w_at, b_at, a_at: ``offsets(dims, m)``.
     X: (n_0, m), Y: (1, m), C-contiguous. acts: (sum n_l m,) the activations (layer l at
     ``a_at[l]``, the output layer's logits last); deltas: the hidden layers' dA/dZ, same
-    offsets. masks: bool, same offsets, True where a unit is kept (read only for layers with
-    ``keep[l] < 1``); keep: (L+1,) keep probabilities of hidden layers 1..L-1, 1.0 where no
-    dropout applies this step. lambd: L2 strength. learning_rate > 0: also take the step
-    (``grads *= learning_rate``, ``theta -= grads``, as ``train`` does); 0: gradients only.
+    offsets. keep: (L+1,) keep probabilities of hidden layers 1..L-1, 1.0 where no dropout
+    applies. rng: a NumPy ``Generator`` that every iteration draws the masks of the layers with
+    ``keep[l] < 1`` from, as ``rng.random((n_l, m)) < keep[l]`` layer by layer (the NumPy
+    engine's numbers and order); None: the masks are read from ``masks`` (bool, same offsets as
+    the activations, True where a unit is kept), the same for every iteration.
+    learning_rate > 0: every iteration also takes its step (``grads *= learning_rate``,
+    ``theta -= grads``, as ``train`` does; grads end as the last iteration's scaled gradient);
+    0: gradients only. cost_every > 0: the cost (cross-entropy + L2, at the parameters before
+    that iteration's step) of every iteration that is a multiple of it goes to ``costs``, in
+    order; 0: no cost.
     """
     L = dims.shape[0] - 1
     m = X.shape[1]
     inv_m = 1.0 / m
-    # forward: Z = W A_prev; A = max(0, Z + b), dropout folded in
-    A_prev = X
-    for l in range(1, L + 1):  # noqa: E741
-        n, k = dims[l], dims[l - 1]
-        W = theta[w_at[l]:w_at[l] + n * k].reshape((n, k))
-        Z = acts[a_at[l]:a_at[l] + n * m].reshape((n, m))
-        np.dot(W, A_prev, Z)
-        if l == L:
-            break
-        kp = keep[l]
-        D = masks[a_at[l]:a_at[l] + n * m]  # flat: empty when no layer drops units
-        for i in range(n):
-            bias = theta[b_at[l] + i]
-            for j in range(m):
-                z = Z[i, j] + bias
-                if z <= 0.0:  # np.maximum(0.0, z): NaN stays NaN
-                    z = 0.0
-                if kp < 1.0:
-                    if not D[i * m + j]:
-                        z = z * 0.0
-                    z = z / kp
-                Z[i, j] = z
-        A_prev = Z
-    # output: the loss (softplus(z) - y z) and dZ_L = (1/m)(sigmoid(z) - y), over Z_L
-    ZL = acts[a_at[L]:a_at[L] + m]
-    bias = theta[b_at[L]]
-    loss = 0.0
-    for j in range(m):
-        z = ZL[j] + bias
-        y = Y[0, j]
-        if need_cost:
-            loss += ((z if z >= 0.0 or z != z else 0.0) - y * z) + np.log1p(np.exp(-abs(z)))
-        ZL[j] = inv_m * (1.0 / (1.0 + np.exp(-z)) - y)
-    # backward: dW = dZ A_prev^T, db = sum(dZ), dZ_prev = dA_prev / keep * (A_prev > 0)
-    for l in range(L, 0, -1):  # noqa: E741
-        n, k = dims[l], dims[l - 1]
-        if l == L:
-            dZ = acts[a_at[L]:a_at[L] + m].reshape((1, m))
-        else:
-            dZ = deltas[a_at[l]:a_at[l] + n * m].reshape((n, m))
-        A_prev = X if l == 1 else acts[a_at[l - 1]:a_at[l - 1] + k * m].reshape((k, m))
-        np.dot(dZ, A_prev.T, grads[w_at[l]:w_at[l] + n * k].reshape((n, k)))
-        for i in range(n):
-            s = 0.0
-            for j in range(m):
-                s += dZ[i, j]
-            grads[b_at[l] + i] = s
-        if l == 1:
-            break
-        W = theta[w_at[l]:w_at[l] + n * k].reshape((n, k))
-        dA = deltas[a_at[l - 1]:a_at[l - 1] + k * m].reshape((k, m))
-        if n == 1:  # an outer product: one rounding per element, like the matrix product
-            for i in range(k):
-                w = W[0, i]
-                for j in range(m):
-                    dA[i, j] = w * dZ[0, j]
-        else:
-            np.dot(W.T, dZ, dA)
-        kp = keep[l - 1]
-        for i in range(k):
-            for j in range(m):
-                d = dA[i, j]
-                if kp < 1.0:
-                    d = d / kp
-                dA[i, j] = d if A_prev[i, j] > 0.0 else d * 0.0
-    cost = np.nan
-    if need_cost:
-        cost = loss / m
-    if lambd != 0.0:
-        scale = lambd / m
-        squares = 0.0
+    written = 0
+    for it in range(start, stop):
+        need_cost = cost_every > 0 and it % cost_every == 0
+        # forward: Z = W A_prev; A = max(0, Z + b), dropout folded in
+        A_prev = X
         for l in range(1, L + 1):  # noqa: E741
-            start, stop = w_at[l], w_at[l] + dims[l] * dims[l - 1]
-            s = 0.0
-            for p in range(start, stop):
-                grads[p] = grads[p] + scale * theta[p]
-                s += theta[p] * theta[p]
-            squares += s
-        if need_cost:
+            n, k = dims[l], dims[l - 1]
+            W = theta[w_at[l]:w_at[l] + n * k].reshape((n, k))
+            Z = acts[a_at[l]:a_at[l] + n * m].reshape((n, m))
+            np.dot(W, A_prev, Z)
+            if l == L:
+                break
+            kp = keep[l]
+            D = masks[a_at[l]:a_at[l] + n * m]  # flat: empty when no layer drops units
+            for i in range(n):
+                bias = theta[b_at[l] + i]
+                if kp < 1.0 and rng is not None:  # D drawn row by row, as rng.random((n, m))
+                    for j in range(m):
+                        z = Z[i, j] + bias
+                        Z[i, j] = (z if z > 0.0 or z != z else 0.0) * (rng.random() < kp) / kp
+                elif kp < 1.0:  # np.maximum(0.0, z) * D / keep_prob
+                    for j in range(m):
+                        z = Z[i, j] + bias
+                        Z[i, j] = (z if z > 0.0 or z != z else 0.0) * D[i * m + j] / kp
+                else:
+                    for j in range(m):
+                        z = Z[i, j] + bias
+                        Z[i, j] = z if z > 0.0 or z != z else 0.0
+            A_prev = Z
+        # output: the loss (softplus(z) - y z) and dZ_L = (1/m)(sigmoid(z) - y), over Z_L
+        ZL = acts[a_at[L]:a_at[L] + m]
+        bias = theta[b_at[L]]
+        loss = 0.0
+        for j in range(m):
+            z = ZL[j] + bias
+            y = Y[0, j]
+            if need_cost:
+                loss += ((z if z >= 0.0 or z != z else 0.0) - y * z) + np.log1p(np.exp(-abs(z)))
+            ZL[j] = inv_m * (1.0 / (1.0 + np.exp(-z)) - y)
+        # backward: dW = dZ A_prev^T, db = sum(dZ), dZ_prev = dA_prev / keep * (A_prev > 0)
+        for l in range(L, 0, -1):  # noqa: E741
+            n, k = dims[l], dims[l - 1]
+            if l == L:
+                dZ = acts[a_at[L]:a_at[L] + m].reshape((1, m))
+            else:
+                dZ = deltas[a_at[l]:a_at[l] + n * m].reshape((n, m))
+            A_prev = X if l == 1 else acts[a_at[l - 1]:a_at[l - 1] + k * m].reshape((k, m))
+            np.dot(dZ, A_prev.T, grads[w_at[l]:w_at[l] + n * k].reshape((n, k)))
+            for i in range(n):
+                s = 0.0
+                for j in range(m):
+                    s += dZ[i, j]
+                grads[b_at[l] + i] = s
+            if l == 1:
+                break
+            W = theta[w_at[l]:w_at[l] + n * k].reshape((n, k))
+            dA = deltas[a_at[l - 1]:a_at[l - 1] + k * m].reshape((k, m))
+            if n == 1:  # an outer product: one rounding per element, like the matrix product
+                for i in range(k):
+                    w = W[0, i]
+                    for j in range(m):
+                        dA[i, j] = w * dZ[0, j]
+            else:
+                np.dot(W.T, dZ, dA)
+            kp = keep[l - 1]
+            for i in range(k):  # dA / keep_prob * (A > 0)
+                if kp < 1.0:
+                    for j in range(m):
+                        dA[i, j] = dA[i, j] / kp * (A_prev[i, j] > 0.0)
+                else:
+                    for j in range(m):
+                        dA[i, j] = dA[i, j] * (A_prev[i, j] > 0.0)
+        cost = loss / m
+        if lambd != 0.0:
+            scale = lambd / m
+            squares = 0.0
+            for l in range(1, L + 1):  # noqa: E741
+                s = 0.0
+                for p in range(w_at[l], w_at[l] + dims[l] * dims[l - 1]):
+                    grads[p] = grads[p] + scale * theta[p]
+                    s += theta[p] * theta[p]
+                squares += s
             cost += lambd / (2 * m) * squares
-    if learning_rate > 0.0:
-        for p in range(theta.shape[0]):
-            g = learning_rate * grads[p]
-            grads[p] = g
-            theta[p] = theta[p] - g
-    return cost
+        if need_cost:
+            costs[written] = cost
+            written += 1
+        if learning_rate > 0.0:
+            for p in range(theta.shape[0]):
+                g = learning_rate * grads[p]
+                grads[p] = g
+                theta[p] = theta[p] - g
+    return written
 
 
 def available() -> bool:
@@ -210,13 +228,15 @@ def available() -> bool:
 
 
 class CompiledStep:
-    """``step(rng, need_cost, learning_rate=0.0) -> (cost or None, grads)`` of a ``Network``.
+    """``step(rng, need_cost, learning_rate=0.0) -> (cost or None, grads)`` of a ``Network``,
+    and ``step.descend(rng, start, stop, learning_rate, cost_every) -> costs``.
 
-    The step protocol of ``initreg.nn.train`` over ``step_kernel``: the gradient over ``(X, Y)``
-    at the model's current ``params`` (read at every call), dropout masks drawn from ``rng`` as
-    the NumPy engine draws them, ``grads`` (views into one flat buffer) overwritten by every
-    call. ``descends``: with a ``learning_rate`` > 0 the step also updates ``params`` in place,
-    as ``train`` would (``grads`` then hold ``learning_rate x`` the gradient).
+    The step protocol of ``initreg.nn.train`` over ``descent_kernel``: the gradient over ``(X,
+    Y)`` at the model's current ``params`` (read at every call), dropout masks drawn from
+    ``rng`` as the NumPy engine draws them, ``grads`` (views into one flat buffer) overwritten
+    by every call. ``descends``: with a ``learning_rate`` > 0 the step also updates ``params``
+    in place, as ``train`` would (``grads`` then hold ``learning_rate x`` the gradient).
+    ``descend`` runs many iterations in one kernel call.
 
     model: a ``Network`` (``params``, ``layer_dims``, ``lambd``, ``keep_prob``), float64.
     X: (n_x, m); Y: (1, m), already checked. Parameters that are views of one flat buffer in
@@ -244,7 +264,7 @@ class CompiledStep:
         self.keep_prob = tuple(model.keep_prob)
         self.dropping = any(kp < 1.0 for kp in self.keep_prob)
         self.masks = np.empty(sum(dims[1:L]) * m if self.dropping else 0, bool)
-        self.draws = DropoutMasks(dims, m)
+        self.draws = DropoutMasks(dims, m)  # a RandomState's masks: drawn in Python
         for l, kp in enumerate(self.keep_prob, start=1):  # noqa: E741
             if kp < 1.0:  # DropoutMasks draws into these views of the flat mask buffer
                 at = self.a_at[l]
@@ -254,6 +274,7 @@ class CompiledStep:
         self.keep_off = np.ones(L + 1)
         self.flat_grads = np.empty(size(dims))
         self.grads = views(self.flat_grads, dims)
+        self.costs = np.empty(1)
         self._seen: tuple = ()  # (params dict, its arrays, their flat base) last found packed
 
     def _theta(self, params) -> np.ndarray | None:
@@ -265,21 +286,46 @@ class CompiledStep:
         self._seen = (params, tuple(params.items()), base) if base is not None else ()
         return base
 
-    def __call__(self, rng, need_cost: bool, learning_rate: float = 0.0):
+    def _run(self, rng, learning_rate: float, start: int, stop: int, cost_every: int) -> int:
+        """``descent_kernel`` over the model's parameters (copied back if they are not
+        packed); returns how many costs it wrote to ``self.costs``."""
         params = self.model.params
         theta = self._theta(params)
         packed = theta is not None
         if not packed:
             theta = np.concatenate([np.asarray(params[k], np.float64).reshape(-1)
                                     for k in layout(self.model.layer_dims)])
-        dropout = rng is not None and self.dropping
-        if dropout:
-            self.draws.draw(self.keep_prob, rng)
-        cost = self.kernel(theta, self.flat_grads, self.dims, self.w_at, self.b_at, self.a_at,
-                           self.X, self.Y, self.acts, self.deltas, self.masks,
-                           self.keep_on if dropout else self.keep_off, self.model.lambd,
-                           need_cost, float(learning_rate))
+        keep = self.keep_off
+        if rng is not None and self.dropping:
+            keep = self.keep_on
+            if not isinstance(rng, np.random.Generator):  # numba draws from a Generator only
+                self.draws.draw(self.keep_prob, rng)
+                rng = None
+        else:
+            rng = None
+        written = self.kernel(theta, self.flat_grads, self.dims, self.w_at, self.b_at,
+                              self.a_at, self.X, self.Y, self.acts, self.deltas, self.masks,
+                              keep, self.model.lambd, rng, float(learning_rate), start, stop,
+                              cost_every, self.costs)
         if learning_rate and not packed:
             for k, v in views(theta, self.model.layer_dims).items():
                 np.copyto(params[k], v)
-        return (float(cost) if need_cost else None), self.grads
+        return written
+
+    def __call__(self, rng, need_cost: bool, learning_rate: float = 0.0):
+        self._run(rng, learning_rate, 0, 1, 1 if need_cost else 0)
+        return (float(self.costs[0]) if need_cost else None), self.grads
+
+    def descend(self, rng, start: int, stop: int, learning_rate: float,
+                cost_every: int) -> np.ndarray:
+        """Iterations ``start .. stop - 1`` of gradient descent at ``learning_rate`` in one
+        kernel call, fresh masks from ``rng`` (a ``Generator``, or None: no dropout) every
+        iteration; returns the costs of the iterations that are multiples of ``cost_every``
+        (before their steps), in order: a view into a buffer that the next call overwrites."""
+        if rng is not None and not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng={rng!r} is not allowed; allowed: a numpy Generator or None")
+        count = max(0, -(-stop // cost_every) - -(-start // cost_every))
+        if self.costs.size < count:
+            self.costs = np.empty(count)
+        written = self._run(rng, learning_rate, start, stop, cost_every)
+        return self.costs[:written]

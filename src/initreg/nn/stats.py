@@ -136,5 +136,7 @@ class GradRecorder:
             return cost, self.grads
 
         recorded.descends = getattr(step, "descends", False)
+        if hasattr(step, "descend"):  # many steps between log points, no gradient recorded
+            recorded.descend = step.descend
         recorded.engine = getattr(step, "engine", "numpy")
         return recorded

@@ -19,8 +19,17 @@ that have no log point and no divergence check, so that callbacks and the guard 
 parameters as without it. ``step_fn(X, Y, engine=...)`` picks the engine (``train``'s ``engine``,
 passed on when given).
 
+A step MAY also run many iterations at once: ``step.descend(rng, start, stop, learning_rate,
+cost_every) -> costs`` takes the steps of iterations ``start .. stop - 1`` as the one-step calls
+would (masks drawn from ``rng``, a Generator or None, in the same order), and returns the costs
+of the iterations that are multiples of ``cost_every`` (before their steps). ``train`` uses it
+for the iterations between two log points, when ``rng`` is a Generator or None, and gives those
+costs to the divergence guard afterwards (see ``_descend``): Python's per-step overhead is then
+paid per log interval.
+
 ``Network.step_fn`` implements it over preallocated buffers (NumPy, or the compiled engine of
-``initreg.nn.compiled``, which descends); ``stats.GradRecorder.step_fn`` forwards its model's.
+``initreg.nn.compiled``, which descends, also many steps at once); ``stats.GradRecorder.step_fn``
+forwards its model's.
 """
 
 import math
@@ -135,6 +144,28 @@ def _check_params(i: int, cost: float, params) -> None:
             raise DivergenceError(i, cost, f"parameter {name} is not finite")
 
 
+def _descend(many, step, rng, guard, params, start: int, stop: int, learning_rate: float):
+    """Iterations ``start .. stop - 1`` (no log point among them) in one ``step.descend`` call;
+    the guard then sees the cost of every ``GUARD_EVERY``-th. If it stops the run at iteration
+    j, the parameters and ``rng`` are set back and the steps re-run up to j (and j's gradient
+    computed), so that they are left as a step-by-step run leaves them."""
+    saved = [p.copy() for p in params.values()]
+    state = rng.bit_generator.state if rng is not None else None
+    costs = many(rng, start, stop, learning_rate, GUARD_EVERY)
+    first = -(-start // GUARD_EVERY) * GUARD_EVERY
+    for j, cost in zip(range(first, stop, GUARD_EVERY), costs.tolist(), strict=True):
+        try:
+            guard.see(j, cost)
+        except DivergenceError:
+            for p, s in zip(params.values(), saved, strict=True):
+                np.copyto(p, s)
+            if rng is not None:
+                rng.bit_generator.state = state
+            many(rng, start, j, learning_rate, GUARD_EVERY)
+            step(rng, True)
+            raise
+
+
 def train(
     model,
     X: np.ndarray,
@@ -188,11 +219,22 @@ def train(
             return model.cost_and_grads(X, Y, rng=step_rng)
     guard = DivergenceGuard(divergence_factor)
     last = num_iterations - 1
-    for i in range(num_iterations):
+    # a step's ``descend`` draws fresh masks from a Generator itself (not from a RandomState,
+    # nor from the course's per-iteration generators)
+    many = getattr(step, "descend", None) if rng is None or isinstance(rng, np.random.Generator) \
+        else None
+    i = 0
+    while i < num_iterations:
         log_now = i % log_every == 0 or i == last
+        if many is not None and not log_now:  # every step up to the next log point at once
+            stop = min(last, (i // log_every + 1) * log_every)
+            _descend(many, step, rng, guard, params, i, stop, learning_rate)
+            i = stop
+            continue
         checked = log_now or i % GUARD_EVERY == 0
         if descends and not checked:  # the step takes the update itself
             step(_rng_for(rng, i), False, learning_rate)
+            i += 1
             continue
         cost, grads = step(_rng_for(rng, i), checked)
         # The cost checks whenever there is a cost (cheap); the parameter scan at log points.
@@ -211,5 +253,6 @@ def train(
         else:
             for name, g in grads.items():
                 params[name] -= learning_rate * g
+        i += 1
     history.seconds = time.perf_counter() - start
     return history
