@@ -22,12 +22,12 @@ from initreg.plots.bias_variance import (
 from initreg.plots.boundary import decision_boundary
 from initreg.plots.canvas import DPI, FIGSIZE, POINT_COLORS, REGION_COLORS, new_figure, save_png
 from initreg.plots.curves import cost_curve, cost_curves
-from initreg.plots.heatmaps import accuracy_heatmaps
+from initreg.plots.heatmaps import accuracy_heatmaps, frame_cells
 from initreg.plots.studies import accuracy_vs_f1, against_depth, layer_stats, learning_curve
 
 __all__ = [
     "DPI", "FIGSIZE", "NEAR", "POINT_COLORS", "REGION_COLORS", "REGION_SHADES",
     "accuracy_heatmaps", "accuracy_vs_f1", "against_depth", "bias_variance_scatter",
-    "cost_curve", "cost_curves", "decision_boundary", "group_label", "layer_stats",
+    "cost_curve", "cost_curves", "decision_boundary", "frame_cells", "group_label", "layer_stats",
     "learning_curve", "new_figure", "point_groups", "save_png",
 ]

@@ -1,7 +1,7 @@
 """A sweep's dev accuracy over (lambd, keep_prob), one heatmap per init on one colour scale."""
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +11,18 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from initreg.plots.canvas import DPI, save_png
+
+
+def frame_cells(ax, rows: Sequence[float], cols: Sequence[float],
+                selected: tuple[float, float] | None = None) -> None:
+    """A heatmap's ``rows`` and ``cols`` as its tick labels, and a red frame around the cell
+    ``selected`` = (row, col) when given (the selected configuration)."""
+    if selected is not None:
+        r, c = selected
+        ax.add_patch(Rectangle((cols.index(c) - 0.47, rows.index(r) - 0.47), 0.94, 0.94,
+                               fill=False, edgecolor="#d62728", linewidth=2.5))
+    ax.set_xticks(range(len(cols)), [f"{c:g}" for c in cols])
+    ax.set_yticks(range(len(rows)), [f"{r:g}" for r in rows])
 
 
 def accuracy_heatmaps(
@@ -61,12 +73,8 @@ def accuracy_heatmaps(
                 else:
                     ax.text(j, i, notes.get(name, {}).get((r, c), "no run"), ha="center",
                             va="center", fontsize=8, color="#444444")
-        if highlight is not None and highlight[0] == name:
-            r, c = highlight[1]
-            ax.add_patch(Rectangle((cols.index(c) - 0.47, rows.index(r) - 0.47), 0.94, 0.94,
-                                   fill=False, edgecolor="#d62728", linewidth=2.5))
-        ax.set_xticks(range(len(cols)), [f"{c:g}" for c in cols])
-        ax.set_yticks(range(len(rows)), [f"{r:g}" for r in rows])
+        chosen = highlight[1] if highlight is not None and highlight[0] == name else None
+        frame_cells(ax, rows, cols, chosen)
         ax.set_xlabel(col_name)
         ax.set_ylabel(row_name)
         ax.set_title(name)

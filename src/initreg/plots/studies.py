@@ -19,6 +19,12 @@ def _positive(values) -> np.ndarray:
     return np.where(np.isfinite(v) & (v > 0), v, np.nan)
 
 
+def _grid_and_legend(ax, **legend) -> None:
+    """How a study's axes end: a light major grid and a small legend without a frame."""
+    ax.grid(True, which="major", alpha=0.35)
+    ax.legend(frameon=False, fontsize="small", **legend)
+
+
 def layer_stats(
     start: tuple[int, Mapping[str, float]],
     end: tuple[int, Mapping[str, float]],
@@ -48,8 +54,7 @@ def layer_stats(
         ax.set_xlabel("layer l")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers
         ax.set_ylabel(ylabel)
-        ax.grid(True, which="major", alpha=0.35)
-        ax.legend(frameon=False, fontsize="small")
+        _grid_and_legend(ax)
     if title:
         fig.suptitle(title)
     return save_png(fig, path)
@@ -91,8 +96,7 @@ def against_depth(
     ax.set_xticks(sorted(ticks))
     ax.set_xlabel("hidden layers (depth)")
     ax.set_ylabel(ylabel)
-    ax.grid(True, which="major", alpha=0.35)
-    ax.legend(frameon=False, fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    _grid_and_legend(ax, loc="center left", bbox_to_anchor=(1.01, 0.5))
     if title:
         ax.set_title(title)
     return save_png(fig, path)
@@ -121,8 +125,7 @@ def learning_curve(
     ax.set_xlabel("training examples m")
     ax.set_ylabel("error (1 - accuracy)")
     ax.set_ylim(bottom=0)
-    ax.grid(True, which="major", alpha=0.35)
-    ax.legend(frameon=False, fontsize="small")
+    _grid_and_legend(ax)
     if title:
         ax.set_title(title)
     return save_png(fig, path)
@@ -154,8 +157,7 @@ def accuracy_vs_f1(
     ax.set_xlabel("dev accuracy")
     ax.set_ylabel("dev F1 (fraud = positive)")
     ax.set_ylim(-0.03, 1.03)
-    ax.grid(True, which="major", alpha=0.35)
-    ax.legend(frameon=False, fontsize="small", loc="upper left")
+    _grid_and_legend(ax, loc="upper left")
     if title:
         ax.set_title(title)
     return save_png(fig, path)
