@@ -122,20 +122,20 @@ def test_decision_boundary_rejects_wrong_predict_shape(tmp_path, points):
     ],
 )
 def test_use_log_scale(costs, expected):
-    assert plots._use_log_scale(costs) is expected
+    assert plots.curves._use_log_scale(costs) is expected
 
 
 def test_cost_figure_applies_log_scale():
     its = [0, 1, 2]
-    wide = plots._cost_figure({"": (its, [1.0, 0.1, 1e-4])})
-    narrow = plots._cost_figure({"": (its, [1.0, 0.5, 0.2])})
+    wide = plots.curves._cost_figure({"": (its, [1.0, 0.1, 1e-4])})
+    narrow = plots.curves._cost_figure({"": (its, [1.0, 0.5, 0.2])})
     assert wide.axes[0].get_yscale() == "log"
     assert narrow.axes[0].get_yscale() == "linear"
 
 
 def test_cost_figure_log_scale_uses_all_curves():
     its = [0, 1]
-    fig = plots._cost_figure({"a": (its, [1.0, 0.5]), "b": (its, [0.5, 1e-3])})
+    fig = plots.curves._cost_figure({"a": (its, [1.0, 0.5]), "b": (its, [0.5, 1e-3])})
     assert fig.axes[0].get_yscale() == "log"
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["a", "b"]
 
@@ -175,8 +175,8 @@ def test_coinciding_runs_are_one_point_labelled_with_their_number_inside_the_axe
     # 16 runs on one spot (identical runs), two others nearly on it, one elsewhere
     same = [(f"run {i} with a long label", 0.40, 0.48) for i in range(16)]
     points = [*same, ("almost", 0.4001, 0.4801), ("other", 0.05, 0.07), ("third", 0.10, 0.11)]
-    fig = plots._bias_variance_figure(points, 0.02, 0.02, highlight="run 3 with a long label",
-                                      title="t")
+    fig = plots.bias_variance._bias_variance_figure(points, 0.02, 0.02, title="t",
+                                                    highlight="run 3 with a long label")
     boxes = _label_boxes(fig)
     texts = sorted(text for text, _, _ in boxes)
     assert "17 runs, with the selected" in texts and "other" in texts
@@ -203,7 +203,7 @@ def test_bias_variance_scatter_writes_png(tmp_path):
 
 def test_the_run_cost_curve_has_a_log_scaled_iteration_panel(tmp_path, monkeypatch):
     figures = []
-    monkeypatch.setattr(plots, "save_png", lambda fig, path: figures.append(fig) or path)
+    monkeypatch.setattr(plots.curves, "save_png", lambda fig, path: figures.append(fig) or path)
     plots.cost_curve([0.69, 0.3, 0.1, 0.09], [0, 100, 1000, 29999], tmp_path / "c.png")
     (fig,) = figures
     assert [ax.get_xscale() for ax in fig.axes] == ["linear", "symlog"]
@@ -211,7 +211,7 @@ def test_the_run_cost_curve_has_a_log_scaled_iteration_panel(tmp_path, monkeypat
 
 def test_layer_statistics_have_whole_layer_ticks(tmp_path, monkeypatch):
     figures = []
-    monkeypatch.setattr(plots, "save_png", lambda fig, path: figures.append(fig) or path)
+    monkeypatch.setattr(plots.studies, "save_png", lambda fig, path: figures.append(fig) or path)
     stats = {f"{k}_l{n}": 0.5 * n for k in ("act_mean", "act_std", "grad_norm") for n in (1, 2, 3)}
     plots.layer_stats((0, stats), (100, stats), tmp_path / "s.png")
     (fig,) = figures

@@ -18,7 +18,7 @@ from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 from PIL import Image
 
-from initreg import job, report, runs, summary, tracking
+from initreg import job, job_names, report, runs, summary, tracking
 from initreg.metrics import mcnemar_min_difference, wilson_interval
 from initreg.pages import md_escape
 
@@ -48,7 +48,7 @@ def pipeline_run(client, exp, parent_id, overrides):
     ds = job.load_data(cfg)
     model = job.build_model(cfg)
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    run = tracking.Run.start(client, exp, job.run_title(cfg).split(": ", 1)[1],
+    run = tracking.Run.start(client, exp, job_names.run_title(cfg).split(": ", 1)[1],
                              parent_id=parent_id,
                              tags={"config_hash": tracking.config_hash(resolved)})
     run.log_params(tracking.params_of(resolved))

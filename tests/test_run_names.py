@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from initreg import callbacks, job, tracking
+from initreg.job_names import run_name
 from initreg.overrides import expand_jobs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "pipelines"))
@@ -19,17 +20,17 @@ from pipeline_utils import compose_cfg  # noqa: E402
     (["model=mlp", "model.depth=10"], "he l0 kp1 d10"),
 ])
 def test_a_run_outside_a_sweep_is_named_by_init_lambd_and_keep_prob(overrides, name):
-    assert job.run_name(compose_cfg(overrides)) == name
+    assert run_name(compose_cfg(overrides)) == name
 
 
 def test_a_sweep_names_its_runs_by_the_keys_that_vary():
     cfg = compose_cfg(["model=mlp", "model.depth=10", "model.width=50", "reg.lambd=0.1"])
-    assert job.run_name(cfg, ["model.depth", "model.width"]) == "d10 w50"
+    assert run_name(cfg, ["model.depth", "model.width"]) == "d10 w50"
     # a group shows the option chosen (Hydra's runtime.choices), not its `name` field
-    assert job.run_name(cfg, ["init", "reg.lambd"], {"init": "random_small"}) == \
+    assert run_name(cfg, ["init", "reg.lambd"], {"init": "random_small"}) == \
         "random_small l0.1"
-    assert job.run_name(cfg, ["train.divergence_factor"]) == "divergence_factor=10"
-    assert job.run_name(cfg, ["model.layer_dims"]) == "layer_dims=2-50-50-50-50-50-50-50-50-50-" \
+    assert run_name(cfg, ["train.divergence_factor"]) == "divergence_factor=10"
+    assert run_name(cfg, ["model.layer_dims"]) == "layer_dims=2-50-50-50-50-50-50-50-50-50-" \
         "50-1"
 
 
@@ -39,7 +40,7 @@ def test_the_default_sweeps_27_names_are_short_and_all_different():
                                                      "reg.keep_prob": "1.0,0.86,0.7"})
     keys = callbacks.varying_keys(jobs)
     assert keys == ["init", "reg.lambd", "reg.keep_prob"]
-    names = [job.run_name(compose_cfg(ov), keys) for ov in jobs]
+    names = [run_name(compose_cfg(ov), keys) for ov in jobs]
     assert len(set(names)) == 27 and max(len(n) for n in names) <= 18
     assert "he l0.7 kp0.86" in names and "zeros l0 kp1" in names
 

@@ -94,7 +94,7 @@ def test_search_runs_follows_every_page_and_stops_at_the_limit(tmp_path, monkeyp
     parent = tracking.Run.start(client, exp, "parent", tags={"sweep": "true"})
     ids = {tracking.Run.start(client, exp, f"kid {i}", parent_id=parent.run_id).run_id
            for i in range(5)}
-    monkeypatch.setattr(tracking, "SEARCH_PAGE", 2)  # 5 children: pages of 2, 2 and 1
+    monkeypatch.setattr(tracking.search, "SEARCH_PAGE", 2)  # 5 children: pages of 2, 2 and 1
     assert {r.info.run_id for r in tracking.children(client, exp, parent.run_id)} == ids
     assert len(tracking.search_runs(client, [exp], limit=3)) == 3
     everything = tracking.search_runs(client, [exp])

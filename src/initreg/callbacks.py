@@ -24,7 +24,10 @@ from omegaconf import DictConfig, OmegaConf
 from initreg import doctor, tracking
 from initreg.config import ConfigError, validate
 from initreg.data import DataError
-from initreg.job import Terminated, experiment_name, job_hash, load_data, load_dataset, log_inputs
+from initreg.job import Terminated, load_data
+from initreg.job_loading import load_dataset
+from initreg.job_logging import log_inputs
+from initreg.job_names import experiment_name, job_hash
 from initreg.lifecycle import PARENT_FILE, read_parent
 from initreg.overrides import compose_jobs, expand_jobs
 from initreg.progress import SweepProgress

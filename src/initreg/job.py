@@ -9,7 +9,10 @@
 ``pipelines/train.py`` is the command-line entry point around :func:`run_job`; tests, studies and
 benchmarks call the stages here directly, in-process. What ties a job to its sweep (its parent
 run, its outcome file, its claim on a config, the watch on the submitter) is in
-``initreg.lifecycle``.
+``initreg.lifecycle``. The stages with a subject of their own sit beside this file:
+``job_names`` (the run's name, title and ``config_hash``), ``job_loading`` (data and model from
+the config), ``job_evaluation`` (metrics and diagnosis) and ``job_logging`` (what a finished run
+leaves in MLflow).
 """
 
 import json
@@ -20,15 +23,16 @@ import time
 from pathlib import Path
 
 import numpy as np
-from hydra.core.hydra_config import HydraConfig
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from initreg import config as schema
-from initreg import diagnosis, doctor, gradcheck, metrics, plots, progress, tracking
-from initreg.data import DataError, Dataset, train_subset
+from initreg import doctor, gradcheck, progress, tracking
+from initreg.data import Dataset
 from initreg.gradcheck import GradcheckResult
+from initreg.job_evaluation import diagnose_run, evaluate
+from initreg.job_loading import build_model, load_data
+from initreg.job_logging import log_inputs, log_results
+from initreg.job_names import experiment_name, job_name
 from initreg.lifecycle import (
     JobOutcome,
     die_with_submitter,
@@ -38,7 +42,7 @@ from initreg.lifecycle import (
     rival_run,
     write_status,
 )
-from initreg.nn import DivergenceError, History, Network, mask_rng, stats, train
+from initreg.nn import DivergenceError, History, mask_rng, stats, train
 
 log = logging.getLogger("initreg.train")
 FLUSH_EVERY = 50  # cost points buffered before a batched write, so the UI shows progress
@@ -53,106 +57,7 @@ class Terminated(BaseException):
     """SIGTERM arrived: the run ends KILLED, like Ctrl-C."""
 
 
-# --- names --------------------------------------------------------------------
-
-def experiment_name(cfg) -> str:
-    """``tracking.experiment``, defaulting to the data set's name."""
-    return cfg.tracking.experiment or cfg.data.name
-
-
-def job_hash(cfg) -> str:
-    """The job's ``config_hash``: what the run computes, without its tracking keys."""
-    return tracking.config_hash(OmegaConf.to_container(cfg, resolve=True))
-
-
-def run_title(cfg: DictConfig) -> str:
-    """``football: init=he lambd=0.7 keep_prob=1`` (+ the scale of `random`, the depth)."""
-    init = cfg.init.name + (f" x{cfg.init.scale:g}" if cfg.init.name == "random" else "")
-    depth = f" depth={cfg.model.depth}" if cfg.model.get("depth") is not None else ""
-    return (f"{cfg.data.name}: init={init} lambd={cfg.reg.lambd:g} "
-            f"keep_prob={cfg.reg.keep_prob:g}{depth}")
-
-
-# how run_name shortens a key; a key not listed here shows as ``<last part>=<value>``
-NAME_PREFIX = {"reg.lambd": "l", "reg.keep_prob": "kp", "model.depth": "d", "model.width": "w",
-               "data.train_fraction": "f", "seed": "s", "train.learning_rate": "lr",
-               "init.scale": "x", "train.num_iterations": "it"}
-
-
-def default_name_keys(cfg) -> list[str]:
-    """The keys that name a run outside a planned sweep: init, lambd, keep_prob (+ depth)."""
-    keys = ["init", "reg.lambd", "reg.keep_prob"]
-    return keys + ["model.depth"] if cfg.model.get("depth") is not None else keys
-
-
-def _short(value) -> str:
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, list | tuple) or OmegaConf.is_list(value):
-        return "-".join(_short(v) for v in value)
-    return str(value)
-
-
-def run_name(cfg, keys=None, choices=None) -> str:
-    """The run's short name, its values of ``keys`` (a sweep's varying keys, else
-    :func:`default_name_keys`): ``he l0.7 kp0.86``, ``zeros d10``, ``f0.2``.
-
-    A config group (``init``, ``data``) shows the option chosen (``choices``: Hydra's
-    ``runtime.choices``), else its ``name``; a value shows with its :data:`NAME_PREFIX`.
-    """
-    parts = []
-    for key in keys or default_name_keys(cfg):
-        if choices and key in choices:
-            parts.append(str(choices[key]))
-            continue
-        value = OmegaConf.select(cfg, key, default=None)
-        if OmegaConf.is_dict(value):  # a group without its choice: its own name
-            parts.append(str(value.get("name", key)))
-        elif key in NAME_PREFIX:
-            parts.append(f"{NAME_PREFIX[key]}{_short(value)}")
-        else:
-            parts.append(f"{key.rsplit('.', 1)[-1]}={_short(value)}")
-    return " ".join(parts)
-
-
-def job_name(cfg) -> str:
-    """This job's run name: the sweep's varying keys (from its parent file) when it has them."""
-    parent = job_parent(cfg) or {}
-    choices = HydraConfig.get().runtime.choices if HydraConfig.initialized() else None
-    return run_name(cfg, parent.get("name_keys"), choices)
-
-
 # --- stages -------------------------------------------------------------------------------------
-
-def load_dataset(cfg) -> Dataset:
-    """Instantiate ``data.loader``; a data problem surfaces as the loader's own ``DataError``."""
-    try:
-        return instantiate(cfg.data.loader)
-    except InstantiationException as err:
-        if isinstance(err.__cause__, DataError):
-            raise err.__cause__ from None
-        raise
-
-
-def load_data(cfg: DictConfig) -> Dataset:
-    """The data set's splits, through its configured loader; ``data.train_fraction`` < 1 keeps
-    a stratified, seeded subset of the training examples (learning curves)."""
-    return train_subset(load_dataset(cfg), cfg.data.train_fraction, cfg.seed)
-
-
-def build_model(cfg: DictConfig):
-    """The configured model class (``model._target_``) with the run's init, L2 and dropout.
-
-    ``model.depth`` and ``model.width`` only shape ``layer_dims`` (conf/model/mlp.yaml); they
-    are not passed to the class.
-    """
-    spec = OmegaConf.to_container(cfg.model, resolve=True)
-    for key in ("depth", "width"):
-        spec.pop(key, None)
-    return instantiate(spec, init=cfg.init.name, init_scale=cfg.init.scale,
-                       lambd=cfg.reg.lambd, keep_prob=cfg.reg.keep_prob, seed=cfg.seed,
-                       convention=cfg.convention)
-
 
 def measure_start(model, ds: Dataset) -> tuple[float, dict | None]:
     """The cost and the per-layer statistics at initialisation, before the gate.
@@ -262,89 +167,6 @@ def train_model(cfg: DictConfig, model, ds: Dataset, run,
     return history
 
 
-def evaluate(model, ds: Dataset) -> dict[str, float]:
-    """Accuracy, error, precision, recall, F1 and PR-AUC on each split (``dev_accuracy``, ...)."""
-    results: dict[str, float] = {}
-    for split in ("train", "dev", "test"):
-        X, Y = ds.split(split)
-        proba = model.predict_proba(X) if hasattr(model, "predict_proba") else None
-        results.update(metrics.classification_report(Y, model.predict(X), proba,
-                                                     prefix=split))
-    return results
-
-
-def bayes_error(cfg: DictConfig, ds: Dataset) -> float:
-    """``data.bayes_error`` when set, else the data set's own estimate for its parameters (the
-    moons' noise changes it: 0.0568 at 0.25, 0.0006 at 0.1)."""
-    return ds.bayes_error if cfg.data.bayes_error is None else float(cfg.data.bayes_error)
-
-
-def diagnose_run(cfg: DictConfig, ds: Dataset, model, history: History,
-                 results: dict[str, float]) -> diagnosis.Diagnosis:
-    """Bias/variance against the data's Bayes error, on 1 - accuracy or 1 - F1; a run that
-    predicts one class everywhere is ``failed_to_learn``, with the cause its numbers show."""
-    key = "error" if cfg.diagnosis.metric == "error" else "f1"
-    train_err = results["train_error"] if key == "error" else 1 - results["train_f1"]
-    dev_err = results["dev_error"] if key == "error" else 1 - results["dev_f1"]
-    # the reference must be in the same units: 1 - F1 of the Bayes rule when diagnosing on F1
-    bayes = bayes_error(cfg, ds)
-    if key == "f1" and cfg.data.bayes_f1_error is not None:
-        bayes = cfg.data.bayes_f1_error
-    end = history.layer_stats.get("end")
-    failure = diagnosis.learning_failure(
-        ds.Y_train, model.predict(ds.X_train), layer_stats=end[1] if end else None,
-        costs=history.costs, units_l1=model.params["W1"].shape[0] if end else None)
-    return diagnosis.diagnose(train_err, dev_err, bayes, cfg.diagnosis.tolerance,
-                              failure=failure)
-
-
-def run_note(cfg, ds: Dataset, results, diag, gate: GradcheckResult | None = None) -> str:
-    """The run's description in the MLflow UI (Markdown): the diagnosis with its numbers, the
-    recommendation in full, the gate's verdict."""
-    on_f1 = cfg.diagnosis.metric == "f1"
-    what = "1 - F1" if on_f1 else "error"
-    train_err = 1 - results["train_f1"] if on_f1 else results["train_error"]
-    dev_err = 1 - results["dev_f1"] if on_f1 else results["dev_error"]
-    lines = [f"**Diagnosis: {diag.verdict}.** Avoidable bias {diag.avoidable_bias:+.3f} "
-             f"(train {what} {train_err:.3f} against the Bayes {what} "
-             f"{train_err - diag.avoidable_bias:.3f}), variance {diag.variance:+.3f} (dev {what} "
-             f"{dev_err:.3f}); accuracy train {results['train_accuracy']:.3f}, dev "
-             f"{results['dev_accuracy']:.3f}, test {results['test_accuracy']:.3f}.",
-             f"**Recommendation:** {diag.recommendation}"]
-    if diag.evidence:
-        lines.append(f"**Evidence:** {diag.evidence}")
-    if gate is not None:
-        lines.append(f"**Gradient check:** {gate.summary()}")
-    return "\n\n".join(lines)
-
-
-def log_results(cfg, run, model, ds: Dataset, history: History, results, diag, folder: Path,
-                gate: GradcheckResult | None = None):
-    """Metrics, tags (the description among them) and artifacts of a finished run; initreg's
-    own ``Network`` also as the run's MLflow model (``runs:/<run id>/model``)."""
-    run.add_metrics({**results, "bayes_error": bayes_error(cfg, ds),
-                     "train_examples": ds.X_train.shape[1], "dev_examples": ds.X_dev.shape[1],
-                     "test_examples": ds.X_test.shape[1],
-                     "avoidable_bias": diag.avoidable_bias, "variance": diag.variance,
-                     "train_seconds": history.seconds})
-    run.set_tags({"diagnosis": diag.verdict, "recommendation": diag.recommendation,
-                  "failure_mode": diag.failure_mode, "diagnosis_evidence": diag.evidence or None,
-                  tracking.NOTE_TAG: run_note(cfg, ds, results, diag, gate)})
-    plots.cost_curve(history.costs, history.iterations, folder / "cost_curve.png",
-                     title=run_title(cfg))
-    if ds.n_features == 2:
-        plots.decision_boundary(model.predict, ds.X_train, ds.Y_train,
-                                folder / "decision_boundary.png", title=run_title(cfg))
-    if "start" in history.layer_stats:
-        plots.layer_stats(history.layer_stats["start"], history.layer_stats["end"],
-                          folder / "layer_stats.png", title=run_title(cfg))
-    np.savez(folder / "model.npz", **{k: np.asarray(v) for k, v in model.params.items()})
-    run.log_artifacts(folder)
-    if type(model) is Network:  # a subclass or a model of your own may predict otherwise
-        run.log_model(folder / "model.npz", ds.X_dev.T[:5],  # rows: MLflow's orientation
-                      params=tracking.run_params(OmegaConf.to_container(cfg, resolve=True)))
-
-
 # --- the job ------------------------------------------------------------------------------------
 
 def open_run(cfg: DictConfig, resolved: dict, config_hash: str, name: str | None = None):
@@ -386,16 +208,6 @@ def open_run(cfg: DictConfig, resolved: dict, config_hash: str, name: str | None
             return _skipped(config_hash, f"run {rival} holds it")
     run.log_params(tracking.run_params(resolved))
     return run
-
-
-def log_inputs(cfg: DictConfig, run, ds: Dataset) -> None:
-    """The data set's splits as the run's dataset inputs (MLflow's Dataset column), their
-    source the loader and its arguments."""
-    if run.run_id is None:  # tracking off
-        return
-    source = {**OmegaConf.to_container(cfg.data.loader, resolve=True),
-              "train_fraction": cfg.data.train_fraction}
-    run.log_inputs(tracking.dataset_inputs(ds, cfg.data.name, source))
 
 
 def _skipped(config_hash: str, why: str) -> JobOutcome:

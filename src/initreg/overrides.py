@@ -28,7 +28,7 @@ from omegaconf.nodes import BooleanNode, FloatNode, IntegerNode, StringNode
 from initreg.checks import ConfigError, creatable_dir, validate
 from initreg.config import schema as config_schema
 from initreg.data import train_subset
-from initreg.job import load_dataset
+from initreg.job_loading import load_dataset
 
 GROUPS = ("data", "init", "model", "experiment")
 FREE_FORM = "data.loader."  # a loader's keyword arguments: any key may be added or deleted

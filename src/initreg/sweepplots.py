@@ -9,11 +9,10 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
 
 from initreg.aggregate import Stat
 from initreg.pages import num
-from initreg.plots import DPI, save_png
+from initreg.plots import DPI, frame_cells, save_png
 
 
 def spread_heatmaps(panels: Mapping[str, Mapping[tuple[float, float], tuple[Stat, str]]],
@@ -50,12 +49,8 @@ def spread_heatmaps(panels: Mapping[str, Mapping[tuple[float, float], tuple[Stat
                     color="white" if dark else "black")
         image = ax.imshow(np.ma.masked_invalid(grid), vmin=lo, vmax=hi, aspect="auto",
                           cmap=colormaps["viridis"].with_extremes(bad="#d0d0d0"))
-        if highlight is not None and highlight[0] == name:
-            r, c = highlight[1]
-            ax.add_patch(Rectangle((cols.index(c) - 0.47, rows.index(r) - 0.47), 0.94, 0.94,
-                                   fill=False, edgecolor="#d62728", linewidth=2.5))
-        ax.set_xticks(range(len(cols)), [f"{c:g}" for c in cols])
-        ax.set_yticks(range(len(rows)), [f"{r:g}" for r in rows])
+        chosen = highlight[1] if highlight is not None and highlight[0] == name else None
+        frame_cells(ax, rows, cols, chosen)
         ax.set(xlabel="keep_prob", ylabel="lambd", title=name)
     fig.colorbar(image, ax=fig.axes, label="mean dev accuracy", shrink=0.9)
     if title:

@@ -9,7 +9,7 @@ import pytest
 import scipy.io
 from pipeline_utils import CONF, compose_cfg, run_pipeline
 
-from initreg import checks, data, job, tracking
+from initreg import checks, data, job, job_names, tracking
 from initreg.callbacks import check_jobs
 from initreg.config import ConfigError, validate
 from initreg.data import DataError
@@ -97,15 +97,15 @@ def test_the_command_line_writes_nothing_for_a_refused_value(tmp_path, args):
 
 def test_negative_zero_gets_the_hash_of_zero_in_a_run_and_in_a_sweep():
     zero, negative = compose_cfg(["reg.lambd=0.0"]), compose_cfg(["reg.lambd=-0.0"])
-    assert job.job_hash(zero) != job.job_hash(negative)  # what resume compared before
+    assert job_names.job_hash(zero) != job_names.job_hash(negative)  # what resume compared before
     validate(zero)
     validate(negative)  # run_job validates before it hashes
-    assert job.job_hash(negative) == job.job_hash(zero)
+    assert job_names.job_hash(negative) == job_names.job_hash(zero)
     assert math.copysign(1.0, negative.reg.lambd) == 1.0
     jobs = expand_jobs([], {"reg.lambd": "-0.0,0.0"})
     configs = [compose_cfg(j) for j in jobs]
     assert check_jobs(list(zip(jobs, configs, strict=True))) == []  # the sweep's pre-check
-    assert len({job.job_hash(c) for c in configs}) == 1
+    assert len({job_names.job_hash(c) for c in configs}) == 1
 
 
 def _peak_bytes(cfg) -> tuple[int, int]:

@@ -150,22 +150,24 @@ def test_config_dir_is_the_one_the_pipeline_uses():
 
 @pytest.mark.parametrize("name", ["football", "circles", "moons", "fraud"])
 def test_the_diagnosis_uses_the_data_sets_own_bayes_error(name):
-    from initreg import data, job
+    from initreg import data
+    from initreg.job_evaluation import bayes_error
 
     cfg = compose_cfg([f"data={name}"])
     assert cfg.data.bayes_error is None  # no second copy of the loader's number in conf/
     ds = data.load(name)
-    assert job.bayes_error(cfg, ds) == ds.bayes_error
+    assert bayes_error(cfg, ds) == ds.bayes_error
 
 
 def test_the_bayes_error_follows_the_loaders_parameters_unless_set():
     from initreg import job
+    from initreg.job_evaluation import bayes_error
 
     cfg = compose_cfg(["data=moons", "data.loader.noise=0.1"])
     ds = job.load_data(cfg)
-    assert job.bayes_error(cfg, ds) == pytest.approx(0.0006, abs=3e-4)  # 0.0568 at noise 0.25
+    assert bayes_error(cfg, ds) == pytest.approx(0.0006, abs=3e-4)  # 0.0568 at noise 0.25
     cfg = compose_cfg(["data=moons", "data.loader.noise=0.1", "data.bayes_error=0.1"])
-    assert job.bayes_error(cfg, ds) == 0.1
+    assert bayes_error(cfg, ds) == 0.1
 
 
 def test_sweep_jobs_composed_once_per_group_choice_equal_hydras_own_composition():

@@ -15,7 +15,7 @@ import time
 import pytest
 from pipeline_utils import ROOT, SUBPROCESS_PATH, TRAIN, all_runs, compose_cfg, run_pipeline
 
-from initreg import callbacks, doctor, job, lifecycle, tracking
+from initreg import callbacks, doctor, job, job_names, lifecycle, tracking
 
 LONG_SWEEP = ["-m", "init=zeros,he", "reg.lambd=0.0,0.7", "hydra.launcher.n_jobs=2",
               "train.num_iterations=10000000", "train.log_every=1000",
@@ -107,7 +107,7 @@ def test_resume_skips_a_config_that_a_live_older_run_holds(tmp_path, store):
     cfg = compose_cfg(["train.num_iterations=50", "resume=true", f"tracking.uri={_uri(tmp_path)}"])
     exp = tracking.experiment_id(store, "football", _uri(tmp_path))
     holder = tracking.Run.start(store, exp, "holder", tags={
-        "config_hash": job.job_hash(cfg), **doctor.process_tags()})  # this (live) process
+        "config_hash": job_names.job_hash(cfg), **doctor.process_tags()})  # this (live) process
     outcome = job.run_job(cfg)
     assert outcome.status == "skipped" and holder.run_id in outcome.reason
     assert [r.info.run_id for r in all_runs(store)] == [holder.run_id]  # the loser deleted
@@ -122,7 +122,7 @@ def test_a_dead_holder_does_not_block_resume(tmp_path, store):
     exp = tracking.experiment_id(store, "football", _uri(tmp_path))
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()
-    tracking.Run.start(store, exp, "orphan", tags={"config_hash": job.job_hash(cfg),
+    tracking.Run.start(store, exp, "orphan", tags={"config_hash": job_names.job_hash(cfg),
                                                    **doctor.process_tags(), "pid": dead})
     assert job.run_job(cfg).status == "FINISHED"
 

@@ -19,24 +19,12 @@ messages) is escaped in both (:mod:`initreg.pages`).
 Its parts: ``sweep`` (the data: ``Sweep``, ``Row``, ``load_sweep``, the selection), ``contents``
 (what the report says: the run table, the headline, the notes on the selection, the lists of
 runs apart), ``figures`` (the PNGs) and ``documents`` (the Markdown summary, the HTML page, the
-study sections, ``write_report``). Everything public is importable from ``initreg.report``.
+study sections, ``write_report``). Everything public is importable from ``initreg.report``,
+except the pieces only the documents assemble (the table's rows and columns, the lists of runs
+apart): those are imported from ``initreg.report.contents``.
 """
 
-from initreg.report.contents import (
-    COLUMNS,
-    NO_LEARNING,
-    NO_TEST_SENTENCE,
-    SECTIONS,
-    counts,
-    diagnosis_label,
-    header,
-    headline,
-    inconclusive,
-    learning_failures,
-    problems,
-    selection_notes,
-    table_rows,
-)
+from initreg.report.contents import NO_TEST_SENTENCE, counts, header, headline, selection_notes
 from initreg.report.documents import html_body, html_page, markdown, study_sections, write_report
 from initreg.report.figures import FIGURES, heatmap_panels, make_figures, scatter_points
 from initreg.report.sweep import (
@@ -52,10 +40,8 @@ from initreg.report.sweep import (
 )
 
 __all__ = [
-    "COLUMNS", "FIGURES", "NOT_COMPARED", "NO_LEARNING", "NO_TEST_SENTENCE", "SECTIONS",
-    "SWEEP_AXES", "ReportError", "Row", "Sweep", "counts", "diagnosis_label", "failure_reason",
-    "header", "headline", "heatmap_panels", "html_body", "html_page", "inconclusive",
-    "latest_sweep", "learning_failures", "load_sweep", "make_figures", "markdown", "problems",
-    "scatter_points", "select", "selection_notes", "study_sections", "table_rows",
-    "write_report",
+    "FIGURES", "NOT_COMPARED", "NO_TEST_SENTENCE", "SWEEP_AXES", "ReportError", "Row", "Sweep",
+    "counts", "failure_reason", "header", "headline", "heatmap_panels", "html_body", "html_page",
+    "latest_sweep", "load_sweep", "make_figures", "markdown", "scatter_points", "select",
+    "selection_notes", "study_sections", "write_report",
 ]

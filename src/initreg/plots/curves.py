@@ -1,0 +1,98 @@
+"""Cost curves: one run's (against the iteration and its log) and several labelled ones."""
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from initreg.plots.canvas import FIGSIZE, new_figure, save_png
+
+
+def _use_log_scale(costs: Sequence[float] | np.ndarray) -> bool:
+    """True when the finite costs are all > 0 and span more than two decades (max/min > 100)."""
+    c = np.asarray(costs, dtype=float).ravel()
+    c = c[np.isfinite(c)]  # a diverged run's inf/nan points are gaps, not part of the range
+    if c.size == 0 or np.any(c <= 0):
+        return False
+    return bool(c.max() / c.min() > 100.0)
+
+
+def _check_curve(label: str, iterations, costs) -> tuple[np.ndarray, np.ndarray]:
+    """The curve as two equal-length 1-D float arrays; ValueError if empty or mismatched."""
+    its = np.asarray(iterations, dtype=float).ravel()
+    c = np.asarray(costs, dtype=float).ravel()
+    if c.size == 0:
+        raise ValueError(f"curve {label!r} has no costs to plot")
+    if its.size != c.size:
+        raise ValueError(
+            f"curve {label!r}: {its.size} iterations but {c.size} costs; they must match"
+        )
+    return its, c
+
+
+def _cost_axes(ax, checked: Mapping[str, tuple], log_x: bool) -> None:
+    """Draw ``{label: (iterations, costs)}`` on ``ax``; ``log_x``: a symlog iteration axis (the
+    first 10 iterations linear), where the early drop of a long run is visible."""
+    for label, (its, c) in checked.items():
+        ax.plot(its, c, linewidth=1.6, label=label or None)
+    if _use_log_scale(np.concatenate([c for _, c in checked.values()])):
+        ax.set_yscale("log")
+    if log_x:
+        ax.set_xscale("symlog", linthresh=10)
+    ax.set_xlabel("iteration (log scale)" if log_x else "iteration")
+    ax.set_ylabel("cost")
+    ax.grid(True, which="major", alpha=0.35)
+    ax.grid(True, which="minor", alpha=0.12)
+
+
+def _cost_figure(curves: Mapping[str, tuple], title: str = "",
+                 scales: Sequence[bool] = (False,)) -> Figure:
+    """A figure of one or more cost curves ``{label: (iterations, costs)}``, one panel per entry
+    of ``scales`` (False: linear iterations, True: log-scaled iterations)."""
+    if not curves:
+        raise ValueError("no cost curves to plot; pass at least one {label: (iterations, costs)}")
+    checked = {label: _check_curve(label, its, c) for label, (its, c) in curves.items()}
+    fig = new_figure()
+    if len(scales) > 1:
+        fig.set_size_inches(FIGSIZE[0] * 1.7, FIGSIZE[1])
+    axes = fig.subplots(1, len(scales), squeeze=False)[0]
+    for ax, log_x in zip(axes, scales, strict=True):
+        _cost_axes(ax, checked, log_x)
+    if title and len(axes) > 1:
+        fig.suptitle(title)
+    elif title:
+        axes[0].set_title(title)
+    if any(checked):  # an unlabelled single curve needs no legend
+        axes[0].legend(frameon=False)
+    return fig
+
+
+def cost_curve(
+    costs: Sequence[float] | np.ndarray,
+    iterations: Sequence[int] | np.ndarray,
+    path: str | os.PathLike,
+    title: str = "",
+) -> Path:
+    """Cost against iteration as a PNG at ``path``, twice: against the iteration and against its
+    log (where a long run's early drop shows); log y axis when costs span > 2 decades.
+
+    Args:
+        costs: recorded costs, length k.
+        iterations: the iteration of each cost, length k.
+        path: where to write the PNG.
+        title: optional title.
+    """
+    return save_png(_cost_figure({"": (iterations, costs)}, title, scales=(False, True)), path)
+
+
+def cost_curves(
+    curves: Mapping[str, tuple[Sequence[int] | np.ndarray, Sequence[float] | np.ndarray]],
+    path: str | os.PathLike,
+    title: str = "",
+    log_x: bool = False,
+) -> Path:
+    """Several labelled cost curves ``{label: (iterations, costs)}`` on one axis, as a PNG;
+    ``log_x``: log-scaled iterations."""
+    return save_png(_cost_figure(curves, title, scales=(log_x,)), path)
