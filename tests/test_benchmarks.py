@@ -74,3 +74,23 @@ def test_pytorch_and_jax_compute_the_same_training(trained, make):
 def test_flop_count_of_one_step():
     # forward 2*m*(2*3 + 3*1), dW the same, dA of the last layer only 2*m*3
     assert contenders.flops_per_iteration([2, 3, 1], 10) == 180 + 180 + 60
+
+
+def test_the_estimate_benchmark_reads_the_console_and_measures_each_tenth():
+    import estimate
+    from initreg.progress import duration
+
+    for s in (0.04, 4.24, 42, 185, 3720):  # what the console prints, read back
+        assert estimate.seconds(duration(s)) == pytest.approx(s, abs=max(0.05, s * 0.005))
+    console = "\n".join(
+        [f"[done {k}/20] he l0 kp1  FINISHED  dev 0.950  in 1.0s  (elapsed {10 + k}s, "
+         f"~{said}s left)" for k, said in ((2, 30), (4, 16), (6, 13))]
+        + ["[start 7/20] he l0.7 kp1", "[done 20/20] he l0.7 kp1  FINISHED  dev 0.9  in 1.0s  "
+           "(elapsed 30s, all done)"])
+    rows = estimate.done_lines(console)
+    assert [r[0] for r in rows] == [2, 4, 6, 20] and rows[-1][3] is None
+    # the tenths of 20 jobs are 2, 4, ..., 18: only 2, 4 and 6 are in this console
+    assert estimate.misses(rows) == [(2, 30.0, 18.0, pytest.approx(12 / 18)),
+                                     (4, 16.0, 16.0, 0.0), (6, 13.0, 14.0, pytest.approx(1 / 14))]
+    with pytest.raises(ValueError, match="not a duration"):
+        estimate.seconds("soon")

@@ -133,22 +133,36 @@ def duration(seconds: float) -> str:
     return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
-def time_left(elapsed: float, trained: int, to_train: int) -> float | None:
-    """Seconds left at the sweep's pace so far: ``elapsed / trained`` per job (any number of
-    parallel workers: the pace is the throughput), for the ``to_train`` jobs still to train.
-    None before any job has trained. Jobs skipped by ``resume`` take no time and count in
-    neither number."""
+def time_left(began: float, now: float, ended: list[float], to_train: int,
+              workers: int = 1) -> float | None:
+    """Seconds left at the sweep's steady pace, for the ``to_train`` jobs still to train.
+
+    ``ended`` holds when each trained job ended (in order), ``workers`` how many jobs have run
+    at once. The first job of each worker also pays for starting its process (imports, the
+    store, the compiled kernel's cache), which later jobs do not, so the pace is measured
+    after it: ``(ended[-1] - ended[workers - 1]) / (len(ended) - workers)`` per job, the
+    throughput of all workers together; what is left counts from the last end, ``now`` having
+    moved on since. Until more than ``workers`` jobs have ended there is no such pace, and the
+    pace so far (``(now - began) / len(ended)``) stands in. None before any job has ended.
+    Jobs skipped by ``resume`` take no time and count in neither ``ended`` nor ``to_train``.
+    """
     if to_train <= 0:
         return 0.0
-    if trained <= 0 or elapsed <= 0:
+    done = len(ended)
+    if done == 0 or now <= began:
         return None
-    return elapsed / trained * to_train
+    workers = max(1, workers)
+    if done <= workers:
+        return (now - began) / done * to_train
+    pace = (ended[-1] - ended[workers - 1]) / (done - workers)
+    return max(0.0, ended[-1] + pace * to_train - now)
 
 
 @dataclass
 class _Job:
     name: str
     started: float | None = None  # when its RUNNING outcome was written
+    ended: float | None = None  # when its final outcome was written
     status: str = "RUNNING"
 
 
@@ -181,6 +195,7 @@ class SweepProgress:
         self.began = clock()
         self.jobs: dict[str, _Job] = {}
         self.started = self.done = self.trained = 0
+        self.ended: list[float] = []  # when each trained job ended (its outcome file's mtime)
         # outcome files already there (a reused folder) are not this sweep's
         self._seen = {p: p.stat().st_mtime for p in self._files()}
         self._stop = threading.Event()
@@ -255,8 +270,10 @@ class SweepProgress:
         if status in TERMINAL and job.status not in TERMINAL:
             job.status = status
             self.done += 1
+            job.ended = mtime
             if status != "skipped":
                 self.trained += 1
+                self.ended.append(mtime)
             lines.append(self._end_line(job, record, mtime))
         return lines
 
@@ -270,16 +287,26 @@ class SweepProgress:
         return (f"[done {self.done}/{self.total}] {job.name}  {what[:120]}{took}  "
                 f"({self.estimate()})")
 
+    @property
+    def workers(self) -> int:
+        """The most jobs that have run at once: at each job's start, how many started jobs had
+        not yet ended (from the outcome files' times, so a poll that sees a start and an end
+        together does not miscount)."""
+        spans = [(j.started, j.ended) for j in self.jobs.values() if j.started is not None]
+        return max((sum(s <= at and (e is None or e > at) for s, e in spans)
+                    for at, _ in spans), default=1)
+
     def estimate(self) -> str:
         """``elapsed 1m02s, ~3m40s left`` (``left: estimating`` before a job has trained)."""
-        elapsed = self.clock() - self.began
+        now = self.clock()
         to_train = max(0, self.planned - self.skipped_planned - self.trained) \
             if self.planned else 0
-        left = time_left(elapsed, self.trained, to_train) if self.planned else None
+        left = time_left(self.began, now, sorted(self.ended), to_train,
+                         self.workers) if self.planned else None
         tail = "left: estimating" if left is None else f"~{duration(left)} left"
         if self.planned and self.done >= self.planned:
             tail = "all done"
-        return f"elapsed {duration(elapsed)}, {tail}"
+        return f"elapsed {duration(now - self.began)}, {tail}"
 
     def _print(self, line: str) -> None:
         if self._bar is not None:
