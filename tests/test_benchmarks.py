@@ -9,9 +9,11 @@ import pytest
 from initreg.data import load_football
 from initreg.nn import Network, train
 from initreg.nn.layers import reference_cost_and_grads
+from initreg.progress import duration
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import contenders  # noqa: E402
+import estimate  # noqa: E402
 
 
 def reference_descent(params, X, Y, learning_rate, iterations):
@@ -77,9 +79,6 @@ def test_flop_count_of_one_step():
 
 
 def test_the_estimate_benchmark_reads_the_console_and_measures_each_tenth():
-    import estimate
-    from initreg.progress import duration
-
     for s in (0.04, 4.24, 42, 185, 3720):  # what the console prints, read back
         assert estimate.seconds(duration(s)) == pytest.approx(s, abs=max(0.05, s * 0.005))
     console = "\n".join(
