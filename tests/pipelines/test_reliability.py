@@ -192,13 +192,16 @@ def test_an_exception_ends_the_run_failed_and_the_sweep_exits_non_zero(tmp_path,
 
 
 def _start(tmp_path, args):
+    """The pipeline in the background, its console into ``console.log``: a pipe nobody reads
+    fills up with a long single run's iteration lines and blocks the run mid-write."""
     env = {**os.environ, "PYTHONPATH": SUBPROCESS_PATH,
            "MLFLOW_TRACKING_URI": _uri(tmp_path)}
-    return subprocess.Popen([sys.executable, str(TRAIN), *args,
-                             f"hydra.run.dir={tmp_path}/outputs",
-                             f"hydra.sweep.dir={tmp_path}/multirun"],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    with (tmp_path / "console.log").open("ab") as console:
+        return subprocess.Popen([sys.executable, str(TRAIN), *args,
+                                 f"hydra.run.dir={tmp_path}/outputs",
+                                 f"hydra.sweep.dir={tmp_path}/multirun"],
+                                cwd=tmp_path, env=env, stdout=console,
+                                stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def _wait_for(predicate, timeout=60):
