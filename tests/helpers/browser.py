@@ -38,6 +38,7 @@ class Page:
     text: str
     errors: list[str] = field(default_factory=list)
     screenshot: bytes | None = None
+    value: object = None  # what ``evaluate`` returned
 
 
 class Browser:
@@ -70,13 +71,16 @@ class Browser:
         self._profile.cleanup()
 
     def load(self, url: str, expect: list[str] = (), timeout: float = 60,
-             screenshot: bool = False, click: str | None = None) -> Page:
+             screenshot: bool = False, click: str | None = None,
+             evaluate: str | None = None) -> Page:
         """Open ``url`` in a new tab and wait until its text holds every string of ``expect``
         (or ``timeout`` passes); ``click``: a CSS selector of elements to click (each once) as
-        soon as they appear, e.g. the buttons that expand a parent run's row."""
-        return asyncio.run(self._load(url, list(expect), timeout, screenshot, click))
+        soon as they appear, e.g. the buttons that expand a parent run's row; ``evaluate``: a
+        JavaScript expression run then in the page (a promise is awaited, for at most 60 s),
+        its JSON-able result in ``page.value``: what the DOM holds beyond its text."""
+        return asyncio.run(self._load(url, list(expect), timeout, screenshot, click, evaluate))
 
-    async def _load(self, url, expect, timeout, screenshot, click) -> Page:
+    async def _load(self, url, expect, timeout, screenshot, click, evaluate) -> Page:
         import aiohttp
 
         async with aiohttp.ClientSession() as http:
@@ -90,11 +94,16 @@ class Browser:
                         await tab.call(f"{domain}.enable")
                     await tab.call("Page.navigate", url=url)
                     text = await tab.wait_for(expect, timeout, click)
+                    value = None
+                    if evaluate:
+                        value = (await tab.call("Runtime.evaluate", expression=evaluate,
+                                                awaitPromise=True, returnByValue=True)
+                                 )["result"].get("value")
                     shot = None
                     if screenshot:
                         shot = base64.b64decode(
                             (await tab.call("Page.captureScreenshot", format="png"))["data"])
-                    return Page(url, text, tab.errors, shot)
+                    return Page(url, text, tab.errors, shot, value)
                 finally:
                     reader.cancel()
                     async with http.get(f"http://127.0.0.1:{self.port}/json/close/"

@@ -5,6 +5,7 @@ description; no page logs a console error of its own.
 Slow (a sweep, the MLflow server, a browser): `.ci/run` runs it after installing Chromium.
 """
 
+import json
 import os
 import signal
 import socket
@@ -27,6 +28,33 @@ from initreg import tracking
 BENIGN = ("/ajax-api/2.0/mlflow/users/current",
           "ResizeObserver loop completed with undelivered notifications")
 EXPAND = '[col-id*="Run Name"] button'  # the button that expands a parent run's row
+# The compare page's plots (their tabs' ids end in trigger-<plot>, their panels' in
+# content-<plot>) and the label of the control that holds each plot's metric. Radix's tabs
+# switch on mousedown, not click. Per plot: the metric its control shows chosen when the page
+# opens, and the titles of the plot's axes (none where the plot draws nothing).
+PLOTS = {"parallel-coordinates-plot": "Metrics:", "scatter-plot": "Y-axis:",
+         "contour-plot": "Z-axis:"}
+CHOSEN = """(async () => {
+  const plots = %s, chosen = {}, sleep = ms => new Promise(r => setTimeout(r, ms));
+  for (const [plot, label] of Object.entries(plots)) {
+    const tab = document.querySelector(`[role=tab][id$="trigger-${plot}"]`);
+    if (!tab) { chosen[plot] = null; continue; }
+    tab.dispatchEvent(new MouseEvent("mousedown", {bubbles: true, button: 0}));
+    tab.focus();
+    for (let i = 0; i < 80; i++) {
+      const panel = document.querySelector(`[role=tabpanel][id$="content-${plot}"]`);
+      const lines = panel ? panel.innerText.split("\\n").map(l => l.trim()) : [];
+      const at = lines.indexOf(label);
+      if (at >= 0 && lines[at + 1]) {  // the plot may draw later, or not at all (contour)
+        const titles = [...panel.querySelectorAll(".axis-title, .xtitle, .ytitle")];
+        chosen[plot] = {control: lines[at + 1], axes: titles.map(t => t.textContent)};
+        if (titles.length) break;
+      }
+      await sleep(250);
+    }
+  }
+  return chosen;
+})()"""
 
 
 def free_port() -> int:
@@ -116,3 +144,34 @@ def test_a_run_page_shows_its_metrics_description_data_and_model(ui):
     assert "Logged models (1)" in page.text and "football" in page.text
     assert own_errors(page) == []
     not_blank(page.screenshot, tmp / "run.png")
+
+
+def compare_url(base: str, run_ids: list[str], experiment_ids: list[str]) -> str:
+    """The page MLflow's runs table opens on Compare (its ``getCompareRunPageRoute``)."""
+    return (f"{base}/#/compare-runs?runs={json.dumps(run_ids, separators=(',', ':'))}"
+            f"&experiments={json.dumps(experiment_ids, separators=(',', ':'))}")
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "MLflow 3.17.2 opens the parallel-coordinates plot on the run's first metric in the "
+    "server's order (SQLite: the first key logged, act_mean_l1 at step 0, while dev_accuracy "
+    "is known only after training) and the scatter and contour plots on the first metric "
+    "alphabetically (act_*, avoidable_bias, bayes_error and cost precede dev_accuracy)"))
+def test_the_compare_page_opens_on_dev_accuracy(ui):
+    """Two runs of a sweep selected and compared: each plot opens on the sweep's objective.
+    Today it opens on act_mean_l1 in all three (the xfail's reason says why)."""
+    base, _, runs, tmp = ui
+    children = sorted((r for r in runs if r.data.tags.get("sweep") != "true"),
+                      key=lambda r: r.info.run_name)
+    url = compare_url(base, [r.info.run_id for r in children],
+                      sorted({r.info.experiment_id for r in children}))
+    with Browser() as browser:
+        page = browser.load(url, expect=["Comparing 2 Runs", "Parallel Coordinates Plot"],
+                            evaluate=CHOSEN % json.dumps(PLOTS))
+    assert set(page.value) == set(PLOTS) and all(page.value.values()), page.value
+    assert {plot: c["control"] for plot, c in page.value.items()} == \
+        dict.fromkeys(PLOTS, "dev_accuracy")
+    assert "dev_accuracy" in page.value["parallel-coordinates-plot"]["axes"]
+    assert page.value["scatter-plot"]["axes"][-1] == "dev_accuracy"  # the y axis
+    assert own_errors(page) == []
