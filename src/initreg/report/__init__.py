@@ -9,9 +9,9 @@ smaller variance, then the name); when the sweep ran configurations with several
 configuration with the best mean dev accuracy (:func:`initreg.aggregate.select`) and its best
 seed. The test accuracy shown as the headline is an estimate the choice never saw. Accuracies
 carry Wilson 95% intervals when the runs log ``dev_examples`` and ``test_examples`` (otherwise
-the page says none can be given), and the headline names the runs the dev set cannot tell apart from the selected one
-(:func:`initreg.runs.dev_separation`). Gate verdicts are shown with their reason: an
-``inconclusive`` run trained and is listed apart from the gated ones; runs that
+the page says none can be given), and the headline names the runs the dev set cannot tell apart
+from the selected one (:func:`initreg.runs.dev_separation`). Gate verdicts are shown with their
+reason: an ``inconclusive`` run trained and is listed apart from the gated ones; runs that
 ``failed_to_learn`` are grouped by failure mode and left out of the bias/variance figure. Runs
 are told apart by their init label (``random x0.01`` and ``random x10`` are two inits). The
 HTML page is self-contained (CSS inline, PNGs as base64 data URIs); the Markdown summary links
