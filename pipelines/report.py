@@ -30,10 +30,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     html_path, md_path = report.write_report(client, sweep, args.out / sweep.run_id)
-    chosen = report.select(sweep.rows)
+    chosen = report.select(sweep)  # initreg.seeds.selection: the parent's selected_run_id too
     print(f"sweep {sweep.run_id} ({sweep.experiment}): {report.counts(sweep)}")
-    print(report.headline(chosen)[0])
-    for note in report.selection_notes(sweep, chosen):
+    print(report.headline(sweep)[0])
+    for note in report.selection_notes(sweep):
         print(note)
     print(f"wrote {html_path}\nwrote {md_path}\nlogged both to run {sweep.run_id} (artifacts: "
           "report/)")

@@ -223,7 +223,7 @@ def test_runs_that_failed_to_learn_are_grouped_by_mode_and_left_out_of_the_scatt
 
 def test_the_headline_gives_intervals_and_names_the_runs_dev_cannot_tell_apart(sweep, built):
     data, html, md = built
-    chosen = report.select(data.rows)
+    chosen = report.select(data)
     n = 50  # circles' dev and test sets
     acc = chosen.metric("test_accuracy")
     lo, hi = wilson_interval(round(acc * n), n)
@@ -257,7 +257,7 @@ def test_without_example_counts_no_interval_is_shown_and_the_report_says_why(tmp
     data = report.load_sweep(client, parent_id)
     _, md_path = report.write_report(client, data, tmp_path / "out", log_to_parent=False)
     md = md_path.read_text()
-    chosen = report.select(data.rows)
+    chosen = report.select(data)
     assert md_cells(md, data, chosen)["dev acc (95% interval)"] == (
         f"{chosen.metric('dev_accuracy'):.3f}")
     assert ("No 95% intervals for runs that do not log dev\\_examples and test\\_examples, "
@@ -272,7 +272,7 @@ def test_without_example_counts_no_interval_is_shown_and_the_report_says_why(tmp
 def test_the_selection_uses_dev_accuracy_only_and_the_headline_is_its_test_accuracy(sweep,
                                                                                      built):
     data, html, md = built
-    chosen = report.select(data.rows)
+    chosen = report.select(data)
     done = [r for r in data.rows if r.status == "finished"]
     best_dev = max(r.metric("dev_accuracy") for r in done)
     assert chosen.metric("dev_accuracy") == best_dev
@@ -303,7 +303,7 @@ def test_ties_go_to_the_smaller_variance_and_test_accuracy_is_never_used(tmp_pat
     low = run("b low variance", 0.95, 0.93, 0.90)
     run("c best on test", 0.94, 0.92, 0.99)  # the best test accuracy must not matter
     data = report.load_sweep(client, parent.run_id)
-    assert report.select(data.rows).run_id == low
+    assert report.select(data).run_id == low
     assert [r.name for r in data.rows] == ["b low variance", "a high variance", "c best on test"]
 
 
@@ -365,8 +365,8 @@ def test_rank_puts_unfinished_runs_last():
     rows = [report.Row("1", "x", "he", 0, 1, "gated", "failed", "", "why"),
             report.Row("2", "y", "he", 0, 1, "finished", "passed", "good_fit", "",
                        {"dev_accuracy": 0.5, "variance": 0.0})]
-    assert report.select(rows).run_id == "2"
-    assert report.select(rows[:1]) is None
+    assert report.best_row(rows).run_id == "2"
+    assert report.best_row(rows[:1]) is None
     assert math.isnan(rows[0].metric("dev_accuracy"))
 
 
@@ -438,7 +438,7 @@ def test_two_scales_of_random_are_two_inits(tmp_path):
     assert panels == {"random x0.01": {(0.0, 1.0): 0.5}, "random x10": {(0.0, 1.0): 0.8}}
     assert not shared and not notes  # one run per cell: no mean over the two scales
     assert [r.init for r in sweep.rows] == ["random x10", "random x0.01"]
-    assert report.headline(report.select(sweep.rows))[0].startswith("Selected: init=random x10,")
+    assert report.headline(sweep)[0].startswith("Selected: init=random x10,")
     _, md_path = report.write_report(client, sweep, tmp_path / "out", log_to_parent=False)
     md = md_path.read_text()
     assert "| random x0.01 | 0 | 1 |" in md and "| random x10 | 0 | 1 |" in md

@@ -60,7 +60,7 @@ def test_summary_report_and_studies_rank_alike(tied_sweep):
     # the report: its rows and its selection
     sweep = report.load_sweep(client, parent_id)
     assert [r.name for r in sweep.rows][:4] == expected
-    assert report.select(sweep.rows).name == "b variance"
+    assert report.select(sweep).name == "b variance"
     # the learning-curve study: the regularization of the same best run
     lambd, keep_prob, note = best_regularization(client, "football")
     assert (lambd, keep_prob) == (0.7, 1.0) and "(b variance, dev accuracy 0.930)" in note
@@ -202,3 +202,24 @@ def test_runs_that_failed_to_learn_take_one_summary_line_per_failure_mode():
     # a name longer than the width is still shown: the line names at least one run
     long = [_fake_run("x" * 200, diagnosis="failed_to_learn", failure_mode="m")] * 2
     assert "x" * 200 + " and 1 more" in summary.failed_to_learn_lines(long)[0]
+
+
+def test_a_selected_run_below_others_is_not_called_ahead_of_them():
+    # over seeds the selected run is its configuration's best seed, not the best single run:
+    # 60/101 = (0.497, 0.684) lies below 96/101 = (0.889, 0.978) and above 20/101
+    best = {"dev_accuracy": 60 / 101, "dev_examples": 101}
+    far = [("far above", {"dev_accuracy": 96 / 101, "dev_examples": 101}),
+           ("far below", {"dev_accuracy": 20 / 101, "dev_examples": 101})]
+    text = runs.dev_separation(best, far)
+    assert "clearly ahead" not in text
+    assert text == ("On dev (101 examples) the selected run is told apart from each of the 2 "
+                    "other finished run(s): their 95% Wilson intervals do not overlap its own. "
+                    "1 other finished run(s) score clearly higher on dev: their 95% Wilson "
+                    "intervals lie above its own.")
+    near = [("one more", {"dev_accuracy": 61 / 101, "dev_examples": 101}), far[0]]
+    assert runs.dev_separation(best, near).startswith(
+        "On dev (101 examples) the selected run is not distinguishable from 1 of the 2 other "
+        "finished run(s): one more (1 example more): fewer than 6")
+    assert runs.dev_separation(best, near).endswith(" 1 other finished run(s) score clearly "
+                                                    "higher on dev: their 95% Wilson intervals "
+                                                    "lie above its own.")

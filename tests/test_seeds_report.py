@@ -1,15 +1,24 @@
 """A multi-seed sweep read back from MLflow: its records, report sections and parent metrics."""
 
+import importlib.util
 import math
 import statistics
+from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
 from scipy import stats
 
-from initreg import seeds, tracking
+from initreg import report, seeds, summary, tracking
 from initreg.aggregate import Config
-from initreg.runs import sweep_children
+from initreg.pages import md_escape
+from initreg.runs import best_run, sweep_children
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("initreg_report_cli_seeds",
+                                               ROOT / "pipelines" / "report.py")
+REPORT_CLI = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(REPORT_CLI)
 
 # dev accuracy of seeds 0, 1, 2 per (init, lambd, keep_prob)
 DEV = {("he", 0.0, 1.0): [0.90, 0.92, 0.94], ("he", 0.7, 1.0): [0.93, 0.91, 0.96],
@@ -135,3 +144,81 @@ def test_text_from_the_runs_is_escaped(store, tmp_path):
         for text in (s.html, s.markdown):
             assert "<img src=x" not in text
     assert "model.\\_target\\_=&lt;img src=x onerror=alert(1)&gt;" in sections[0].markdown
+
+
+def test_the_report_the_parent_and_the_champion_select_the_configuration_on_the_mean(
+        three_seeds, tmp_path, capsys):
+    """The best single run (he lambd=0.7 keep_prob=0.86, seed 0: dev 0.99) belongs to a
+    configuration that did not finish in every seed; the selected configuration (he lambd=0.7,
+    mean 0.933) is the seeds section's, and its best seed (seed 2: dev 0.96) is the selected run
+    everywhere: the report's headline, the parent's tags and note, the champion."""
+    client, parent, kids = three_seeds
+    he_l2 = DEV[("he", 0.7, 1.0)]
+    best_seed = next(k for k in kids if k.data.params["reg.lambd"] == "0.7"
+                     and k.data.params["reg.keep_prob"] == "1.0"
+                     and k.data.params["init.name"] == "he" and k.data.params["seed"] == "2")
+    chosen = seeds.selection(kids)
+    assert chosen.run.info.run_id == best_seed.info.run_id
+    assert chosen.config.config == Config("he", 0.7, 1.0) and chosen.seed == (("seed", 2),)
+
+    sweep = report.load_sweep(client, parent.run_id)
+    assert report.select(sweep).run_id == best_seed.info.run_id
+    title, detail = report.headline(sweep)
+    assert title == (f"Selected: init=he, lambd=0.7, keep_prob=1 (mean dev accuracy "
+                     f"{statistics.fmean(he_l2):.3f} ± {statistics.stdev(he_l2):.3f} over 3 "
+                     "seeds): its best seed's test accuracy 0.950")
+    assert "seed=2" in detail and best_seed.info.run_id in detail
+    _, md_path = report.write_report(client, sweep, tmp_path / "out", log_to_parent=False)
+    assert f"## {md_escape(title)}" in md_path.read_text()
+
+    # the end of the sweep: the parent's tags, metrics and description name the same run
+    uri = client.tracking_uri
+    summary.close_sweep({"run_id": parent.run_id, "experiment_id": parent.experiment_id,
+                         "tracking_uri": uri, "jobs_planned": 15})
+    done = client.get_run(parent.run_id)
+    assert done.data.tags["selected_run_id"] == best_seed.info.run_id
+    assert done.data.metrics["selected_dev_accuracy"] == pytest.approx(0.96)
+    assert done.data.metrics["selected_test_accuracy"] == pytest.approx(0.95)
+    note = done.data.tags["mlflow.note.content"]
+    assert f"runs/{best_seed.info.run_id}" in note and "over 3 seeds" in note
+
+    # make report: its headline and the run it registers (this one logged no model)
+    capsys.readouterr()
+    assert REPORT_CLI.main(["--uri", uri, "--out", str(tmp_path / "cli"),
+                            "--sweep", parent.run_id]) == 0
+    out = capsys.readouterr().out
+    assert title in out
+    assert f"not registered: run {best_seed.info.run_id} logged no MLflow model" in out
+
+
+def test_without_a_configuration_that_finished_in_every_seed_nothing_is_selected(store):
+    client, exp, parent = store
+    for seed in (0, 1):
+        log_run(client, exp, parent.run_id, "he", 0.0, 1.0, seed, 0.9)
+    log_run(client, exp, parent.run_id, "he", 0.7, 1.0, 0, 0.95)
+    log_run(client, exp, parent.run_id, "he", 0.7, 1.0, 1, math.nan, "FAILED",
+            {"failure_reason": "diverged"})
+    kids = sweep_children(client, parent.run_id)
+    assert seeds.selection(kids).run.data.metrics["dev_accuracy"] == 0.9  # he, complete
+    log_run(client, exp, parent.run_id, "he", 0.0, 1.0, 2, math.nan, "FAILED",
+            {"failure_reason": "diverged"})
+    log_run(client, exp, parent.run_id, "he", 0.7, 1.0, 2, 0.95)
+    kids = sweep_children(client, parent.run_id)
+    assert seeds.selection(kids).run is None
+    sweep = report.load_sweep(client, parent.run_id)
+    assert report.select(sweep) is None
+    assert report.headline(sweep)[0] == ("No configuration finished in every seed: nothing is "
+                                         "selected.")
+
+
+def test_with_one_seed_per_configuration_the_selection_is_the_best_run(store):
+    client, exp, parent = store
+    for i, (init, lambd, keep) in enumerate(DEV):
+        log_run(client, exp, parent.run_id, init, lambd, keep, i, 0.8 + 0.01 * i)
+    kids = sweep_children(client, parent.run_id)
+    chosen = seeds.selection(kids)
+    assert chosen.run.info.run_id == best_run(kids).info.run_id and chosen.config is None
+    sweep = report.load_sweep(client, parent.run_id)
+    assert report.select(sweep).run_id == best_run(kids).info.run_id
+    assert report.headline(sweep)[0].startswith("Selected: init=zeros, lambd=0, keep_prob=1: "
+                                                "test accuracy 0.820")

@@ -258,14 +258,22 @@ def _apart(r: Rival) -> str:
 
 
 def separation_sentence(n: int, found: list[Rival], compared: int, show: int = 5,
-                        alpha: float = 0.05) -> str:
+                        alpha: float = 0.05, above: int = 0) -> str:
     """What ``n`` dev examples can say about the selected run against the ``compared`` other
-    finished runs, ``found`` being :func:`rivals`'s answer; at most ``show`` names per rule."""
+    finished runs, ``found`` being :func:`rivals`'s answer; at most ``show`` names per rule.
+    ``above``: how many of the others score clearly higher (Wilson intervals apart), which
+    happens only when the selection is not on single runs (over seeds: on the mean)."""
     if compared == 0:
         return f"On dev ({n} examples) there is no other finished run to compare with."
-    if not found:
+    higher = (f" {above} other finished run(s) score clearly higher on dev: their 95% Wilson "
+              "intervals lie above its own." if above else "")
+    if not found and not above:
         return (f"On dev ({n} examples) the selected run is clearly ahead of the {compared} "
                 "other finished run(s): their 95% Wilson intervals do not overlap its own.")
+    if not found:
+        return (f"On dev ({n} examples) the selected run is told apart from each of the "
+                f"{compared} other finished run(s): their 95% Wilson intervals do not overlap its "
+                "own." + higher)
     d = metrics.mcnemar_min_difference(alpha)
     parts = []
     for rule, why in (
@@ -278,7 +286,8 @@ def separation_sentence(n: int, found: list[Rival], compared: int, show: int = 5
             more = f" and {len(named) - show} more" if len(named) > show else ""
             parts.append(f"{', '.join(map(_apart, named[:show]))}{more}: {why}")
     return (f"On dev ({n} examples) the selected run is not distinguishable from "
-            f"{len(found)} of the {compared} other finished run(s): " + "; ".join(parts) + ".")
+            f"{len(found)} of the {compared} other finished run(s): " + "; ".join(parts) + "."
+            + higher)
 
 
 def dev_separation(best: dict, others) -> str:
@@ -295,7 +304,9 @@ def dev_separation(best: dict, others) -> str:
     same = [(name, correct_count(m.get("dev_accuracy", math.nan), n)) for name, m in others
             if split_size(m, "dev") == n]
     same = [(name, c) for name, c in same if c is not None]
-    text = separation_sentence(n, rivals(k, same, n), len(same))
+    above = sum(c > k and metrics.mcnemar_can_separate(k, c) and metrics.distinguishable(k, c, n)
+                for _, c in same)  # the runs rivals() leaves out that are above, not below
+    text = separation_sentence(n, rivals(k, same, n), len(same), above=above)
     if len(same) < len(others):
         text += (f" {len(others) - len(same)} other finished run(s) are not compared: they "
                  f"do not log {n} dev examples.")

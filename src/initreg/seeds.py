@@ -1,21 +1,26 @@
 """A sweep over seeds in its report and on its parent run, read from MLflow.
 
     recs = records(kids)                      # a sweep's child runs as aggregate.SeedRun
+    chosen = selection(kids)                  # the sweep's selected run (report, parent, registry)
     sections(kids, folder)                    # [] for one seed; else the two report sections
     log_aggregate(parent, kids)               # the aggregate metrics on the parent run
 
 The numbers come from :mod:`initreg.aggregate` (pure); this module only reads runs, draws the
 heatmaps of the mean with the spread in each cell, and writes the sections with
 :mod:`initreg.pages`, every text escaped.
+
+:func:`selection` is the one rule that picks a sweep's run: the report's headline, the parent
+run's ``selected_*`` tags and metrics, and the model ``make report`` registers all call it.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from initreg import aggregate, sweepplots
 from initreg.aggregate import Config, ConfigSummary, PairedClaim, SeedRun
 from initreg.pages import Section, num, png_folder, section
-from initreg.runs import job_status, param, run_init_label
+from initreg.runs import best_run, job_status, param, run_init_label
 
 # The seeds a sweep may vary: the weights' and masks' seed, and the data's when swept too
 REPLICATE_KEYS = ("seed", "data.loader.split_seed", "data.loader.seed")
@@ -53,6 +58,43 @@ def replicate_keys(runs) -> list[str]:
     """The seed params that vary across ``runs`` (what a replicate is made of)."""
     return _varying(runs, [k for k in REPLICATE_KEYS
                            if any(k in r.data.params for r in runs)])
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A sweep's selected run, and the configuration it was selected with over the seeds."""
+
+    run: object | None  # the MLflow run; None when nothing is selected
+    config: ConfigSummary | None = None  # selected on mean dev accuracy; None: not over seeds
+    seed: tuple[tuple[str, object], ...] = ()  # the run's swept seeds: (("seed", 2),)
+    over_seeds: bool = False  # some configuration ran with more than one seed
+
+    @property
+    def seed_text(self) -> str:
+        """``seed=2`` (``seed=2 data.loader.split_seed=1`` when the splits were swept too)."""
+        return " ".join(f"{k}={v}" for k, v in self.seed)
+
+
+def selection(runs) -> Selection:
+    """The sweep's selected run among its child ``runs``.
+
+    With one seed per configuration: :func:`initreg.runs.best_run` (highest dev accuracy; ties:
+    the smaller variance, then the name). When some configuration ran with more than one seed
+    (:func:`initreg.aggregate.over_seeds`): the configuration is
+    :func:`initreg.aggregate.select`'s (best mean dev accuracy among those that finished in every
+    seed), and the run is its best seed by :func:`initreg.runs.best_run`'s ranking, so a lucky
+    seed of another configuration is never the selection; nothing is selected (``run`` None)
+    when no configuration finished in every seed."""
+    recs = records(runs)
+    if not aggregate.over_seeds(recs):
+        return Selection(best_run(runs))
+    chosen = aggregate.select(aggregate.summarize(recs))
+    if chosen is None:
+        return Selection(None, over_seeds=True)
+    ids = {r.run_id for r in recs if r.config == chosen.config}
+    run = best_run([r for r in runs if r.info.run_id in ids])
+    keys = replicate_keys(runs)
+    return Selection(run, chosen, tuple((k, param(run, k)) for k in keys), over_seeds=True)
 
 
 def log_aggregate(parent, runs) -> dict[str, float]:

@@ -31,16 +31,27 @@ UI_HINT = "make ui"  # the MLflow UI on 127.0.0.1:5000 (HOST=, PORT= to change)
 REPORT_HINT = "make report"  # reports/<sweep id>/report.html, the latest sweep by default
 
 
-def parent_note(parent: dict, best, status: str) -> str:
-    """The sweep's description in the MLflow UI (Markdown): what it selected and where its
-    report is."""
+def parent_note(parent: dict, chosen: seeds.Selection, status: str) -> str:
+    """The sweep's description in the MLflow UI (Markdown): what it selected
+    (:func:`initreg.seeds.selection`) and where its report is."""
     sweep, exp = parent["run_id"], parent["experiment_id"]
     lines = [f"**Sweep {status}**, {parent.get('jobs_planned') or '?'} jobs planned."]
+    best = chosen.run
     if best is not None:
-        lines.append(f"**Selected** (dev accuracy; ties: the smaller variance): "
-                     f"[{best.info.run_name}]({tracking.ui_url(best.info.run_id, exp)}), dev "
-                     f"accuracy {metric(best, 'dev_accuracy'):.3f}, test accuracy "
-                     f"{metric(best, 'test_accuracy'):.3f}.")
+        link = f"[{best.info.run_name}]({tracking.ui_url(best.info.run_id, exp)})"
+        numbers = (f"dev accuracy {metric(best, 'dev_accuracy'):.3f}, test accuracy "
+                   f"{metric(best, 'test_accuracy'):.3f}.")
+        if chosen.config is None:
+            lines.append(f"**Selected** (dev accuracy; ties: the smaller variance): {link}, "
+                         + numbers)
+        else:
+            lines.append(f"**Selected** (mean dev accuracy over the seeds; ties: the smaller "
+                         f"mean variance): {chosen.config.config.label}, mean dev accuracy "
+                         f"{chosen.config.stat('dev_accuracy').text()} over "
+                         f"{chosen.config.finished} seeds; its best seed, {chosen.seed_text}: "
+                         f"{link}, " + numbers)
+    elif chosen.over_seeds:
+        lines.append("**Nothing selected**: no configuration finished in every seed.")
     lines.append(f"**Report:** `{REPORT_HINT} SWEEP={sweep}` writes `reports/{sweep}/report.html`"
                  f" and logs it here, under [report/]({tracking.ui_url(sweep, exp)}/artifacts/"
                  "report/report.html).")
@@ -49,8 +60,9 @@ def parent_note(parent: dict, best, status: str) -> str:
 
 def summary_lines(runs, best: int = 5) -> list[str]:
     """A table of the best runs (:func:`initreg.runs.best_run`'s ranking) with their dev and
-    test accuracy's Wilson 95% intervals and gate verdicts, each outcome's count, how far the
-    best run is from the others on dev, and every run that did not simply train and learn:
+    test accuracy's Wilson 95% intervals and gate verdicts, each outcome's count, the selected
+    run (:func:`initreg.seeds.selection`; over seeds, its configuration's mean) and how far it
+    is from the others on dev, and every run that did not simply train and learn:
     gated, diverged, failed, killed or running; trained after an inconclusive gate; and the
     runs that failed to learn, one line per failure mode."""
     counts: dict[str, int] = {}
@@ -67,10 +79,21 @@ def summary_lines(runs, best: int = 5) -> list[str]:
                      f"{accuracy_text(metric(r, 'test_accuracy'), split_size(m, 'test')):<20} "
                      f"{gate:<20} {_diagnosis(tags)}")
     lines.append("runs: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
-    if done:
-        others = [(r.info.run_name, r.data.metrics) for r in done[1:]]
-        lines += textwrap.wrap(dev_separation(done[0].data.metrics, others), 100,
+    chosen = seeds.selection(runs)
+    if chosen.config is not None:
+        lines += textwrap.wrap(
+            f"selected on mean dev accuracy over the seeds: {chosen.config.config.label}, "
+            f"dev {chosen.config.stat('dev_accuracy').text()} over {chosen.config.finished} "
+            f"seeds; its best seed, {chosen.seed_text}: {chosen.run.info.run_name}", 100,
+            subsequent_indent="  ")
+    elif chosen.over_seeds:
+        lines.append("nothing selected: no configuration finished in every seed")
+    if chosen.run is not None:
+        others = [(r.info.run_name, r.data.metrics) for r in done
+                  if r.info.run_id != chosen.run.info.run_id]
+        lines += textwrap.wrap(dev_separation(chosen.run.data.metrics, others), 100,
                                subsequent_indent="  ")
+    if done:
         missing = missing_sizes([r.data.metrics for r in done])
         if missing:
             lines.append(missing[0].upper() + missing[1:] + ".")
@@ -216,11 +239,14 @@ def close_sweep(parent: dict, job_raised: bool = False, interrupted: str | None 
     crashed = job_raised or any(job_status(r) in ("failed", "killed", "running") for r in runs)
     status = "KILLED" if interrupted else "FAILED" if crashed else "FINISHED"
     run = tracking.Run(mlflow, parent["run_id"])
-    best = best_run(runs)
+    chosen = seeds.selection(runs)  # the report and the registry select the same run
+    best = chosen.run
     selected = {}
+    top = best_run(runs)  # the best single run: the selected one unless seeds were aggregated
+    if top is not None:
+        run.add_metrics({"best_dev_accuracy": metric(top, "dev_accuracy")})
     if best is not None:
-        run.add_metrics({"best_dev_accuracy": metric(best, "dev_accuracy"),
-                         "selected_dev_accuracy": metric(best, "dev_accuracy"),
+        run.add_metrics({"selected_dev_accuracy": metric(best, "dev_accuracy"),
                          "selected_test_accuracy": metric(best, "test_accuracy")})
         selected = {"selected_run_id": best.info.run_id, "selected_run": best.info.run_name}
         model = tracking.logged_model(mlflow, parent["experiment_id"], best.info.run_id)
@@ -229,7 +255,7 @@ def close_sweep(parent: dict, job_raised: bool = False, interrupted: str | None 
                            [LoggedModelOutput(model.model_id, 0)])
     seeds.log_aggregate(run, runs)  # the means over seeds, when a configuration ran with several
     run.set_tags({"jobs": len(runs), **selected,
-                  tracking.NOTE_TAG: parent_note(parent, best, status),
+                  tracking.NOTE_TAG: parent_note(parent, chosen, status),
                   **({"failure_reason": "interrupted",
                       "error_type": interrupted} if interrupted else {})})
     run.end(status)

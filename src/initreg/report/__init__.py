@@ -3,13 +3,15 @@
     sweep = load_sweep(client, sweep_id)          # the parent run and its children, as rows
     html, md = write_report(client, sweep, folder)
 
-The configuration is selected by :func:`initreg.runs.best_run`'s ranking: dev accuracy alone
-(ties: the smaller variance, then the name), so the test accuracy shown as the headline is an
-estimate the choice never saw. Accuracies carry Wilson 95% intervals when the runs log
-``dev_examples`` and ``test_examples`` (otherwise the page says none can be given), and the
-headline names the runs the dev set cannot tell apart from the selected one
-(:func:`initreg.runs.dev_separation`). Gate verdicts are shown with their reason: an
-``inconclusive`` run trained and is listed apart from the gated ones; runs that
+The run is selected by :func:`initreg.seeds.selection`, the rule the sweep's parent run and the
+registered model follow: :func:`initreg.runs.best_run`'s ranking, dev accuracy alone (ties: the
+smaller variance, then the name); when the sweep ran configurations with several seeds, the
+configuration with the best mean dev accuracy (:func:`initreg.aggregate.select`) and its best
+seed. The test accuracy shown as the headline is an estimate the choice never saw. Accuracies
+carry Wilson 95% intervals when the runs log ``dev_examples`` and ``test_examples`` (otherwise
+the page says none can be given), and the headline names the runs the dev set cannot tell apart
+from the selected one (:func:`initreg.runs.dev_separation`). Gate verdicts are shown with their
+reason: an ``inconclusive`` run trained and is listed apart from the gated ones; runs that
 ``failed_to_learn`` are grouped by failure mode and left out of the bias/variance figure. Runs
 are told apart by their init label (``random x0.01`` and ``random x10`` are two inits). The
 HTML page is self-contained (CSS inline, PNGs as base64 data URIs); the Markdown summary links
@@ -33,6 +35,7 @@ from initreg.report.sweep import (
     ReportError,
     Row,
     Sweep,
+    best_row,
     failure_reason,
     latest_sweep,
     load_sweep,
@@ -41,7 +44,8 @@ from initreg.report.sweep import (
 
 __all__ = [
     "FIGURES", "NOT_COMPARED", "NO_TEST_SENTENCE", "SWEEP_AXES", "ReportError", "Row", "Sweep",
-    "counts", "failure_reason", "header", "headline", "heatmap_panels", "html_body", "html_page",
+    "best_row", "counts", "failure_reason", "header", "headline", "heatmap_panels", "html_body",
+    "html_page",
     "latest_sweep", "load_sweep", "make_figures", "markdown", "scatter_points", "select",
     "selection_notes", "study_sections", "write_report",
 ]

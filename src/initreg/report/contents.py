@@ -5,7 +5,7 @@ import math
 
 from initreg import pages, runs
 from initreg.diagnosis import FAILURE_MODES
-from initreg.report.sweep import Row, Sweep
+from initreg.report.sweep import Row, Sweep, select
 
 NO_TEST_SENTENCE = ("Test data played no part in the choice: the configuration was selected on "
                     "dev accuracy alone (ties broken by the smaller variance), and its test "
@@ -52,23 +52,39 @@ def _accuracy(row: Row, split: str) -> str:
                                     "examples)" if span else "")
 
 
-def headline(chosen: Row | None) -> tuple[str, str]:
-    """(title, detail) of the selected configuration, its accuracies with their Wilson 95%
-    intervals when the run logs how many examples they were measured on."""
+def headline(sweep: Sweep) -> tuple[str, str]:
+    """(title, detail) of the selected run (:func:`initreg.report.sweep.select`), its
+    accuracies with their Wilson 95% intervals when the run logs how many examples they were
+    measured on; over seeds, the title gives its configuration's mean dev accuracy and the
+    detail names the seed of the run whose numbers it gives."""
+    chosen, sel = select(sweep), sweep.selection
     if chosen is None:
-        return "No run finished: nothing to select.", ""
-    title = (f"Selected: init={chosen.init}, lambd={chosen.lambd:g}, "
-             f"keep_prob={chosen.keep_prob:g}: test accuracy {_accuracy(chosen, 'test')}")
-    detail = (f"dev accuracy {_accuracy(chosen, 'dev')}, train accuracy "
-              f"{chosen.metric('train_accuracy'):.3f}, variance {chosen.metric('variance'):.3f}, "
-              f"diagnosis {diagnosis_label(chosen)} (run {chosen.name}, {chosen.run_id}).")
+        return ("No configuration finished in every seed: nothing is selected." if sel.over_seeds
+                else "No run finished: nothing to select."), ""
+    where = f"init={chosen.init}, lambd={chosen.lambd:g}, keep_prob={chosen.keep_prob:g}"
+    run = (f"diagnosis {diagnosis_label(chosen)} (run {chosen.name}, {chosen.run_id})")
+    numbers = (f"dev accuracy {_accuracy(chosen, 'dev')}, train accuracy "
+               f"{chosen.metric('train_accuracy'):.3f}, variance "
+               f"{chosen.metric('variance'):.3f}")
+    if sel.config is None:
+        return (f"Selected: {where}: test accuracy {_accuracy(chosen, 'test')}",
+                f"{numbers}, {run}.")
+    st, n = sel.config.stat, sel.config.finished
+    title = (f"Selected: {where} (mean dev accuracy {st('dev_accuracy').text()} over {n} "
+             f"seeds): its best seed's test accuracy {_accuracy(chosen, 'test')}")
+    detail = (f"The configuration is selected on mean dev accuracy over the seeds; the run "
+              f"shown is its best seed on dev, {sel.seed_text}: {numbers}, {run}. Over its {n} "
+              f"seeds: test accuracy {st('test_accuracy').text()}, train accuracy "
+              f"{st('train_accuracy').text()}.")
     return title, detail
 
 
-def selection_notes(sweep: Sweep, chosen: Row | None) -> list[str]:
+def selection_notes(sweep: Sweep) -> list[str]:
     """What the numbers allow to say about the selection: whether the selected run failed to
-    learn, which runs the dev set cannot tell apart from it (:func:`initreg.runs.rivals`), and
-    which intervals are missing."""
+    learn, which runs the dev set cannot tell apart from it (:func:`initreg.runs.rivals`),
+    which single runs of other configurations beat it on dev (over seeds), and which intervals
+    are missing."""
+    chosen = select(sweep)
     if chosen is None:
         return []
     notes = []
@@ -79,6 +95,15 @@ def selection_notes(sweep: Sweep, chosen: Row | None) -> list[str]:
     done = [r for r in sweep.rows if r.status == "finished" and r.run_id != chosen.run_id
             and math.isfinite(r.metric("dev_accuracy"))]
     notes.append(runs.dev_separation(chosen.metrics, [(r.name, r.metrics) for r in done]))
+    above = [r for r in done if r.metric("dev_accuracy") > chosen.metric("dev_accuracy")]
+    if sweep.selection.config is not None and above:
+        top = above[0]  # the rows are ranked: the best single run first
+        seed = "".join(f"{k}={top.extra[k]}, " for k, _ in sweep.selection.seed
+                       if k in top.extra)
+        notes.append(f"{len(above)} run(s) of other configurations have a higher dev accuracy "
+                     f"in a single seed (the highest: {top.name}, {seed}dev "
+                     f"{top.metric('dev_accuracy'):.3f}); their configurations rank below the "
+                     "selected one on the mean, or did not finish in every seed.")
     missing = runs.missing_sizes([r.metrics for r in (chosen, *done)])
     if missing:
         notes.append(missing[0].upper() + missing[1:] + ".")

@@ -39,14 +39,13 @@ def markdown(sweep: Sweep, figures: dict[str, Path]) -> str:
     """The Markdown summary, every text from the runs escaped; figures are linked by file name
     (they sit beside it)."""
     esc, code = pages.md_escape, pages.md_code
-    chosen = select(sweep.rows)
-    title, detail = headline(chosen)
+    title, detail = headline(sweep)
     lines = [f"# Sweep report: {esc(sweep.name)}", "",
              f"Experiment {code(sweep.experiment)}, parent run {code(sweep.run_id)}; "
              f"overrides {code(sweep.tags.get('sweep_overrides', ''))}; runs: "
              f"{esc(counts(sweep))}.", "", f"## {esc(title)}", ""]
     if detail:
-        lines += [esc(detail), "", *[x for n in selection_notes(sweep, chosen)
+        lines += [esc(detail), "", *[x for n in selection_notes(sweep)
                                      for x in (esc(n), "")], esc(NO_TEST_SENTENCE), ""]
     lines += ["## Runs (best dev accuracy first)", "",
               pages.md_table(header(sweep), table_rows(sweep))]
@@ -100,8 +99,8 @@ def _html_failed_to_learn(sweep: Sweep) -> str:
 def html_body(sweep: Sweep, figures: dict[str, Path]) -> str:
     """The page's body: headline, run table (the selected run marked), failures, figures."""
     e = html.escape
-    chosen = select(sweep.rows)
-    title, detail = headline(chosen)
+    chosen = select(sweep)
+    title, detail = headline(sweep)
     head, n = header(sweep), len(header(sweep))
     left = {0, *range(1, 1 + len(sweep.varying)), 1 + len(sweep.varying)}  # name, extras, init
     cells = [[*row[:n - 3], row[n - 3].replace("_", " "), *row[n - 2:]]  # the diagnosis
@@ -118,7 +117,7 @@ def html_body(sweep: Sweep, figures: dict[str, Path]) -> str:
                     ) or "<li>None: every run trained.</li>"
     unsure = "".join(f"<li><b>{e(runs.gate_label(r.gate, r.gate_reason))}</b> {e(r.name)}: "
                      f"{e(text)}</li>" for r, text in inconclusive(sweep)) or "<li>None.</li>"
-    notes = "".join(f"<p>{e(x)}</p>" for x in selection_notes(sweep, chosen))
+    notes = "".join(f"<p>{e(x)}</p>" for x in selection_notes(sweep))
     detail_html = (f"<p>{e(detail)}</p>{notes}<p class=\"note\">{e(NO_TEST_SENTENCE)}</p>"
                    if detail else "")
     return f"""<p class="meta">Experiment <code>{e(sweep.experiment)}</code>, parent run

@@ -7,7 +7,7 @@ from pathlib import Path
 from mlflow.tracking import MlflowClient
 
 from initreg import plots, runs, tracking
-from initreg.report.sweep import Row, Sweep, select
+from initreg.report.sweep import Row, Sweep, best_row, select
 
 FIGURES = {  # file name: caption
     "heatmaps.png": "Dev accuracy over lambd x keep_prob, one panel per init (one colour scale).",
@@ -39,7 +39,7 @@ def heatmap_panels(rows: Sequence[Row]) -> tuple[dict, dict, bool]:
 def make_figures(client: MlflowClient, sweep: Sweep, folder: Path) -> dict[str, Path]:
     """The report's PNGs in ``folder``: heatmaps, bias/variance scatter, cost curves."""
     out: dict[str, Path] = {}
-    rows, chosen = sweep.rows, select(sweep.rows)
+    rows, chosen = sweep.rows, select(sweep)
     panels, notes, shared = heatmap_panels(rows)
     if panels:
         out["heatmaps.png"] = plots.accuracy_heatmaps(
@@ -56,7 +56,7 @@ def make_figures(client: MlflowClient, sweep: Sweep, folder: Path) -> dict[str, 
             title="bias and variance of each run")
     curves = {}
     for init in runs.init_order(r.init for r in done):
-        best = select([r for r in done if r.init == init])
+        best = best_row([r for r in done if r.init == init])
         history = tracking.retry(client.get_metric_history, best.run_id, "cost")
         if history:
             history = sorted(history, key=lambda m: m.step)

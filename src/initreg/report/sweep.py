@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 from mlflow.tracking import MlflowClient
 
-from initreg import runs, tracking
+from initreg import runs, seeds, tracking
 from initreg.runs import job_status
+from initreg.seeds import Selection
 
 SWEEP_AXES = ("init.name", "reg.lambd", "reg.keep_prob")
 NOT_COMPARED = ("tracking.", "hydra.")  # params that vary between sweeps without meaning
@@ -66,6 +67,7 @@ class Sweep:
     bayes_error: float
     tolerance: float
     experiment_id: str = ""
+    selection: Selection = Selection(None)  # the selected run (initreg.seeds.selection)
 
 
 def latest_sweep(client: MlflowClient) -> str:
@@ -134,7 +136,8 @@ def load_sweep(client: MlflowClient, sweep_id: str | None = None) -> Sweep:
                  name=parent.info.run_name or sweep_id, tags=dict(parent.data.tags),
                  rows=runs.ranked(rows, key=_rank), varying=varying,
                  bayes_error=max(bayes) if bayes else 0.0,
-                 tolerance=float(min(tolerances)) if tolerances else 0.02, experiment_id=exp)
+                 tolerance=float(min(tolerances)) if tolerances else 0.02, experiment_id=exp,
+                 selection=seeds.selection(kids))
 
 
 def _rank(row: Row) -> tuple:
@@ -142,6 +145,17 @@ def _rank(row: Row) -> tuple:
     return runs.rank_key(row.status, row.metric("dev_accuracy"), row.metric("variance"), row.name)
 
 
-def select(rows: Sequence[Row]) -> Row | None:
-    """The best finished run by :func:`initreg.runs.best_run`'s ranking; test accuracy unused."""
+def best_row(rows: Sequence[Row]) -> Row | None:
+    """The best finished run of ``rows`` by :func:`initreg.runs.best_run`'s ranking; test
+    accuracy unused."""
     return runs.best_run(rows, key=_rank)
+
+
+def select(sweep: Sweep) -> Row | None:
+    """The row of the sweep's selected run, :func:`initreg.seeds.selection`'s (the rule the
+    parent run's tags and the registered model follow): the best run, or with seeds the best
+    seed of the configuration with the best mean dev accuracy; None when nothing is selected."""
+    run = sweep.selection.run
+    if run is None:
+        return None
+    return next(r for r in sweep.rows if r.run_id == run.info.run_id)
