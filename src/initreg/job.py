@@ -26,7 +26,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from initreg import config as schema
-from initreg import doctor, gradcheck, progress, tracking
+from initreg import doctor, gradcheck, metrics, progress, tracking
 from initreg.data import Dataset
 from initreg.gradcheck import GradcheckResult
 from initreg.job_evaluation import diagnose_run, evaluate
@@ -306,18 +306,32 @@ def _stop_diverged(run, folder: Path, err: DivergenceError) -> JobOutcome:
     return JobOutcome("FAILED", run_id=run.run_id, reason=str(err))
 
 
+def start_metrics(model, ds: Dataset, start_stats: dict | None, gate: GradcheckResult) -> dict:
+    """What a run logs at step 0, once its gate has spoken, in this order: the dev accuracy of
+    the initialised network (only when it will train: a gated run has no dev accuracy), the
+    per-layer statistics at initialisation, the gate's difference.
+
+    The order is what MLflow's Compare page opens on: its parallel-coordinates plot shows the
+    first metric the runs share in the order the store returns them, which for MLflow's SQL
+    stores is the order the keys were first logged. ``dev_accuracy`` first puts the sweep's
+    objective there (its last value, after training, is the one the runs table shows).
+    """
+    first = {} if gate.verdict == "failed" else {
+        "dev_accuracy": metrics.accuracy(ds.Y_dev, model.predict(ds.X_dev))}
+    return {**first, **(start_stats or {}), "gradcheck_difference": gate.difference}
+
+
 def _gated_run(cfg, run, model, ds, folder: Path) -> JobOutcome:
     cost0, start_stats = measure_start(model, ds)
-    if start_stats is not None:
-        run.add_metrics(start_stats, step=0)
     try:
         check_finite_start(model, cost0)
     except DivergenceError as err:
+        run.add_metrics(start_stats or {}, step=0)
         return _stop_diverged(run, folder, err)
     gate = gradcheck_gate(cfg, model, ds)
     (folder / "gradcheck.json").write_text(json.dumps(gate.to_dict(), indent=2))
     run.set_tags({"gradcheck": gate.verdict, "gradcheck_reason": gate.reason})
-    run.add_metric("gradcheck_difference", gate.difference)
+    run.add_metrics(start_metrics(model, ds, start_stats, gate), step=0)
     if gate.verdict == "passed":
         log.info(gate.summary())
     else:  # a failed gate is in the sweep's own line; an inconclusive one is news
@@ -330,13 +344,17 @@ def _gated_run(cfg, run, model, ds, folder: Path) -> JobOutcome:
         run.end("FAILED")
         log.warning("done: gate FAILED, not trained", extra=QUIET)
         return JobOutcome("FAILED", run_id=run.run_id, reason="gradcheck failed")
+    end = cfg.train.num_iterations  # the step of every number measured after training
     try:
         history = train_model(cfg, model, ds, run, start_stats)
-    except DivergenceError as err:
-        return _stop_diverged(run, folder, err)
+    except BaseException as err:  # not evaluated: the dev accuracy's last value is no number
+        run.add_metric("dev_accuracy", math.nan, end)
+        if isinstance(err, DivergenceError):
+            return _stop_diverged(run, folder, err)
+        raise
     results = evaluate(model, ds)
     diag = diagnose_run(cfg, ds, model, history, results)
-    log_results(cfg, run, model, ds, history, results, diag, folder, gate)
+    log_results(cfg, run, model, ds, history, results, diag, folder, gate, step=end)
     run.end("FINISHED")
     log.info("done: train %.3f dev %.3f test %.3f  %s  gate %s",
              results["train_accuracy"], results["dev_accuracy"], results["test_accuracy"],

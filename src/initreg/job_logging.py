@@ -45,14 +45,15 @@ def run_note(cfg, ds: Dataset, results, diag, gate: GradcheckResult | None = Non
 
 
 def log_results(cfg, run, model, ds: Dataset, history: History, results, diag, folder: Path,
-                gate: GradcheckResult | None = None):
-    """Metrics, tags (the description among them) and artifacts of a finished run; initreg's
-    own ``Network`` also as the run's MLflow model (``runs:/<run id>/model``)."""
+                gate: GradcheckResult | None = None, step: int = 0):
+    """Metrics (at ``step``: the job's, after its last iteration), tags (the description among
+    them) and artifacts of a finished run; initreg's own ``Network`` also as the run's MLflow
+    model (``runs:/<run id>/model``)."""
     run.add_metrics({**results, "bayes_error": bayes_error(cfg, ds),
                      "train_examples": ds.X_train.shape[1], "dev_examples": ds.X_dev.shape[1],
                      "test_examples": ds.X_test.shape[1],
                      "avoidable_bias": diag.avoidable_bias, "variance": diag.variance,
-                     "train_seconds": history.seconds})
+                     "train_seconds": history.seconds}, step=step)
     run.set_tags({"diagnosis": diag.verdict, "recommendation": diag.recommendation,
                   "failure_mode": diag.failure_mode, "diagnosis_evidence": diag.evidence or None,
                   tracking.NOTE_TAG: run_note(cfg, ds, results, diag, gate)})

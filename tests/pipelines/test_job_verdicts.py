@@ -1,13 +1,14 @@
 """The job's verdicts (issue 12), through ``initreg.job.run_job`` in-process on a real store."""
 
 import json
+import math
 from pathlib import Path
 
 import pytest
 from pipeline_utils import all_runs, compose_cfg
 from stores import new_store
 
-from initreg import job
+from initreg import job, metrics
 
 FAST = ["train.num_iterations=300", "train.log_every=100"]
 
@@ -79,3 +80,37 @@ def test_the_gate_verdict_and_its_evidence_are_in_gradcheck_json(tmp_path):
     record = json.loads(Path(path).read_text())
     assert record["verdict"] == "inconclusive" and record["reason"] == "kink"
     assert record["attempts"] == 3 and len(record["earlier"]) == 2
+
+
+def test_the_objective_is_the_first_metric_a_run_logs_and_its_last_value_is_after_training(
+        tmp_path):
+    """MLflow's Compare page opens on the first metric the store returns, in the order the keys
+    were first logged (the browser test shows the page itself): a run logs ``dev_accuracy`` of
+    its initialised network first, at step 0, and the trained one's at step num_iterations."""
+    outcome, run = _run(tmp_path, [])
+    client = _client(tmp_path)
+    assert next(iter(client.get_run(run.info.run_id).data.metrics)) == "dev_accuracy"
+    history = sorted((m.step, m.value) for m in
+                     client.get_metric_history(run.info.run_id, "dev_accuracy"))
+    assert [step for step, _ in history] == [0, 300]
+    assert history[1][1] == outcome.dev_accuracy == run.data.metrics["dev_accuracy"]
+    cfg = compose_cfg(FAST)
+    ds, untrained = job.load_data(cfg), job.build_model(cfg)
+    assert history[0][1] == metrics.accuracy(ds.Y_dev, untrained.predict(ds.X_dev))
+    assert history[0][1] != history[1][1]
+    for key in ("train_accuracy", "test_accuracy", "variance", "bayes_error"):
+        assert [m.step for m in client.get_metric_history(run.info.run_id, key)] == [300], key
+
+
+@pytest.mark.parametrize("overrides, dev", [
+    (["model._target_=planted.DoubledW1Net"], None),  # gated: never trained, no dev accuracy
+    (["train.learning_rate=1000"], "nan"),  # diverged in training: not evaluated
+])
+def test_a_run_that_is_not_evaluated_has_no_dev_accuracy_to_show(tmp_path, overrides, dev):
+    outcome, run = _run(tmp_path, overrides)
+    assert outcome.status == "FAILED"
+    if dev is None:
+        assert "dev_accuracy" not in run.data.metrics
+    else:
+        assert run.data.tags["failure_reason"] == "diverged"
+        assert math.isnan(run.data.metrics["dev_accuracy"])  # the value the runs table shows

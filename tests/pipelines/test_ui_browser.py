@@ -152,16 +152,9 @@ def compare_url(base: str, run_ids: list[str], experiment_ids: list[str]) -> str
             f"&experiments={json.dumps(experiment_ids, separators=(',', ':'))}")
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "MLflow 3.17.2 opens the parallel-coordinates plot on the run's first metric in the "
-    "server's order (SQLite: the first key logged, act_mean_l1 at step 0, while dev_accuracy "
-    "is known only after training) and the scatter and contour plots on the first metric "
-    "alphabetically (act_*, avoidable_bias, bayes_error and cost precede dev_accuracy)"))
-def test_the_compare_page_opens_on_dev_accuracy(ui):
-    """Two runs of a sweep selected and compared: each plot opens on the sweep's objective.
-    Today it opens on act_mean_l1 in all three (the xfail's reason says why)."""
-    base, _, runs, tmp = ui
+def compared(ui):
+    """What each plot of the Compare page of the sweep's two children has chosen."""
+    base, _, runs, _ = ui
     children = sorted((r for r in runs if r.data.tags.get("sweep") != "true"),
                       key=lambda r: r.info.run_name)
     url = compare_url(base, [r.info.run_id for r in children],
@@ -170,8 +163,27 @@ def test_the_compare_page_opens_on_dev_accuracy(ui):
         page = browser.load(url, expect=["Comparing 2 Runs", "Parallel Coordinates Plot"],
                             evaluate=CHOSEN % json.dumps(PLOTS))
     assert set(page.value) == set(PLOTS) and all(page.value.values()), page.value
-    assert {plot: c["control"] for plot, c in page.value.items()} == \
-        dict.fromkeys(PLOTS, "dev_accuracy")
-    assert "dev_accuracy" in page.value["parallel-coordinates-plot"]["axes"]
-    assert page.value["scatter-plot"]["axes"][-1] == "dev_accuracy"  # the y axis
     assert own_errors(page) == []
+    return page.value
+
+
+@pytest.mark.slow
+def test_the_compare_page_opens_on_dev_accuracy(ui):
+    """Two runs of a sweep selected and compared: the page opens on its parallel-coordinates
+    plot, on the first metric the runs share in the store's order, which is the first key a run
+    logs: ``dev_accuracy`` (of the initialised network, at step 0; ``job.start_metrics``)."""
+    chosen = compared(ui)["parallel-coordinates-plot"]
+    assert chosen["control"] == "dev_accuracy", chosen
+    assert "dev_accuracy" in chosen["axes"]
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "MLflow 3.17.2 opens the scatter and contour plots (tabs the user switches to) on the first "
+    "metric alphabetically: act_*, avoidable_bias, bayes_error and cost precede dev_accuracy, "
+    "and renaming them all was not done"))
+def test_the_compare_pages_other_plots_open_on_dev_accuracy(ui):
+    chosen = compared(ui)
+    assert chosen["scatter-plot"]["control"] == "dev_accuracy", chosen
+    assert chosen["scatter-plot"]["axes"][-1] == "dev_accuracy"  # the y axis
+    assert chosen["contour-plot"]["control"] == "dev_accuracy", chosen
