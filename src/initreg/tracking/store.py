@@ -6,6 +6,7 @@ writers never lose a run.
 """
 
 import fcntl
+import functools
 import os
 import re
 import time
@@ -106,11 +107,14 @@ def _store_lock(db: Path):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+@functools.cache
 def client(uri: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> MlflowClient:
     """A client for the (already resolved) tracking URI, its store ready to use.
 
     A SQLite store is created (or migrated) under a file lock, so concurrent first starts are
     safe; a server that does not answer within ``timeout_s`` raises ``TrackingUnavailable``.
+    One client per URI and process (cached): a sweep worker's jobs share it instead of each
+    locking and checking the store again (an error is not cached; the next call retries).
     """
     if uri.startswith(("http://", "https://")):
         bound_http_wait(timeout_s)
