@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mlflow import MlflowClient
 
 from initreg.data import load_football
 from initreg.nn import Network, train
@@ -14,6 +15,7 @@ from initreg.progress import duration
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import contenders  # noqa: E402
 import estimate  # noqa: E402
+import run as bench  # noqa: E402
 
 
 def reference_descent(params, X, Y, learning_rate, iterations):
@@ -93,3 +95,24 @@ def test_the_estimate_benchmark_reads_the_console_and_measures_each_tenth():
                                      (4, 16.0, 16.0, 0.0), (6, 13.0, 14.0, pytest.approx(1 / 14))]
     with pytest.raises(ValueError, match="not a duration"):
         estimate.seconds("soon")
+
+
+def test_sweep_job_overheads_reads_each_workers_jobs_in_order(tmp_path):
+    """Two workers' runs with known times: each job's time outside training is measured from
+    the end of its worker's previous run; each worker's first job is kept apart."""
+    db = tmp_path / "mlflow.db"
+    client = MlflowClient(f"sqlite:///{db}")
+    exp = client.create_experiment("e")
+    parent = client.create_run(exp, start_time=0).info.run_id
+    # (pid, start ms, end ms, train_seconds): worker 1 runs 3 jobs, worker 2 runs 2
+    jobs = [("1", 1000, 4000, 2.0), ("1", 4500, 6000, 1.0), ("1", 6100, 7600, 1.25),
+            ("2", 1200, 3200, 1.5), ("2", 3300, 5300, 1.5)]
+    for pid, start, end, train_s in jobs:
+        run = client.create_run(exp, start_time=start,
+                                tags={"mlflow.parentRunId": parent, "pid": pid}).info.run_id
+        client.log_metric(run, "train_seconds", train_s)
+        client.set_terminated(run, end_time=end)
+    out = bench.sweep_job_overheads(db)
+    assert sorted(out["first"]) == pytest.approx([0.5, 1.0])  # 3.0 - 2.0 and 2.0 - 1.5
+    # worker 1: 6.0 - 4.0 - 1.0 and 7.6 - 6.0 - 1.25; worker 2: 5.3 - 3.2 - 1.5
+    assert sorted(out["steady"]) == pytest.approx([0.35, 0.6, 1.0])
