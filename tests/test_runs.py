@@ -223,3 +223,18 @@ def test_a_selected_run_below_others_is_not_called_ahead_of_them():
     assert runs.dev_separation(best, near).endswith(" 1 other finished run(s) score clearly "
                                                     "higher on dev: their 95% Wilson intervals "
                                                     "lie above its own.")
+
+
+@pytest.mark.parametrize("flush_seconds, written_at_once", [(0.0, True), (60.0, False)])
+def test_buffered_metrics_are_written_once_the_oldest_has_waited_flush_seconds(
+        tmp_path, flush_seconds, written_at_once):
+    uri = tracking.resolve_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    client = tracking.client(uri)
+    exp = tracking.experiment_id(client, "flush", uri)
+    run = tracking.Run.start(client, exp, "r", flush_seconds=flush_seconds)
+    run.add_metric("cost", 0.5, step=0)
+    run.add_metric("cost", 0.4, step=20)
+    history = client.get_metric_history(run.run_id, "cost")
+    assert [m.step for m in history] == ([0, 20] if written_at_once else [])
+    run.end()
+    assert [m.step for m in client.get_metric_history(run.run_id, "cost")] == [0, 20]

@@ -20,24 +20,29 @@ MAX_BATCH = 1000  # MLflow's limit of metrics per log_batch call
 class Run:
     """One MLflow run, written through explicit, batched and retried client calls."""
 
-    def __init__(self, mlflow: MlflowClient, run_id: str, flush_every: int = MAX_BATCH):
-        """``flush_every``: buffered metric points that trigger a batched write (<= MAX_BATCH)."""
+    def __init__(self, mlflow: MlflowClient, run_id: str, flush_every: int = MAX_BATCH,
+                 flush_seconds: float | None = None):
+        """``flush_every``: buffered metric points that trigger a batched write (<= MAX_BATCH);
+        ``flush_seconds``: also written once the oldest buffered point has waited this long."""
         self.mlflow, self.run_id = mlflow, run_id
         self.flush_every = min(flush_every, MAX_BATCH)
+        self.flush_seconds = flush_seconds
         self._metrics: list[Metric] = []
+        self._oldest = 0.0  # time.monotonic() of the oldest buffered point
 
     @classmethod
     def start(cls, mlflow: MlflowClient, experiment: str, name: str,
               parent_id: str | None = None, tags: Mapping[str, str] | None = None,
-              flush_every: int = MAX_BATCH) -> "Run":
-        """Create a RUNNING run, a child of ``parent_id`` when given."""
+              flush_every: int = MAX_BATCH, flush_seconds: float | None = None) -> "Run":
+        """Create a RUNNING run, a child of ``parent_id`` when given; ``flush_every``,
+        ``flush_seconds``: when buffered metrics are written (see ``Run``)."""
         # strings only: the REST store (a tracking server) refuses other types, None included
         all_tags = {MLFLOW_RUN_NAME: name,
                     **{k: str(v) for k, v in (tags or {}).items() if v is not None}}
         if parent_id:
             all_tags[MLFLOW_PARENT_RUN_ID] = parent_id
         run = retry(mlflow.create_run, experiment, tags=all_tags, run_name=name)
-        started = cls(mlflow, run.info.run_id, flush_every)
+        started = cls(mlflow, run.info.run_id, flush_every, flush_seconds)
         started.experiment_id = experiment
         return started
 
@@ -54,9 +59,14 @@ class Run:
             retry(self.mlflow.log_batch, self.run_id, tags=items)
 
     def add_metric(self, key: str, value: float, step: int = 0) -> None:
-        """Buffer one metric point; written in a batch once ``flush_every`` points wait."""
+        """Buffer one metric point; written in a batch once ``flush_every`` points wait or the
+        oldest has waited ``flush_seconds``."""
+        if not self._metrics:
+            self._oldest = time.monotonic()
         self._metrics.append(Metric(key, float(value), int(time.time() * 1000), step))
-        if len(self._metrics) >= self.flush_every:
+        if len(self._metrics) >= self.flush_every or (
+                self.flush_seconds is not None
+                and time.monotonic() - self._oldest >= self.flush_seconds):
             self.flush()
 
     def add_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
