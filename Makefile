@@ -13,7 +13,7 @@ bin = $(call q,$(VENV)/bin/$(1))
 # The variables a user may set. make expands `$(...)` in a value given on the command line or in
 # the environment (they are recursive variables); each is redefined here as its literal text.
 TAKEN_LITERALLY := PYTHON VENV JOBS DATA BLAS_THREADS HOST PORT STORE SWEEP BACKEND ARTIFACTS \
-	SERVER_OPTS FROM TO BENCH_ARGS MLFLOW_BACKEND_URI SEEDS
+	SERVER_OPTS FROM TO BENCH_ARGS MLFLOW_BACKEND_URI SEEDS TEST_WORKERS
 $(foreach v,$(TAKEN_LITERALLY),$(if $(filter command line environment,$(origin $(v))),\
 	$(eval override $(v) := $$(value $(v)))))
 
@@ -44,8 +44,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(call q,$(STAMP))
 
-test: setup  ## fast suite (no tests marked slow)
-	$(PY) -m pytest -m "not slow"
+# pytest-xdist: one test process per core (TEST_WORKERS=0 runs them in this process); a file's
+# tests stay together, so its module fixtures (a sweep, a store) are made once
+TEST_WORKERS ?= auto
+
+test: setup  ## fast suite (no tests marked slow), on every core
+	$(PY) -m pytest -m "not slow" -n $(call q,$(TEST_WORKERS)) --dist loadfile
 
 test-all: setup  ## everything, slow sweeps and services included
 	$(PY) -m pytest
