@@ -93,6 +93,10 @@ def test_the_estimate_benchmark_reads_the_console_and_measures_each_tenth():
     # the tenths of 20 jobs are 2, 4, ..., 18: only 2, 4 and 6 are in this console
     assert estimate.misses(rows) == [(2, 30.0, 18.0, pytest.approx(12 / 18)),
                                      (4, 16.0, 16.0, 0.0), (6, 13.0, 14.0, pytest.approx(1 / 14))]
+    # with the jobs' end times (one per job): the truth from them, not the rounded console
+    ends = [100.0 + 1.5 * k for k in range(1, 21)]  # job k ended at 100 + 1.5 k
+    assert estimate.misses(rows, ends)[0] == (2, 30.0, 27.0, pytest.approx(3 / 27))
+    assert estimate.misses(rows, ends[:5]) == estimate.misses(rows)  # not one per job: console
     with pytest.raises(ValueError, match="not a duration"):
         estimate.seconds("soon")
 
