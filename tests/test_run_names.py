@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from initreg import callbacks, job, tracking
+from initreg import callbacks, job_training, tracking
 from initreg.job_names import run_name
 from initreg.overrides import expand_jobs
 
@@ -68,7 +68,7 @@ def test_a_sweeps_fixed_params_are_those_every_job_shares():
 
 
 def test_the_cost_is_logged_densely_where_it_moves():
-    steps = sorted(job.cost_steps(30000, 1000))
+    steps = sorted(job_training.cost_steps(30000, 1000))
     assert steps[:6] == list(range(0, 101, 20))  # the first 100 iterations, every 20
     assert set(range(0, 30000, 1000)) | {29999} <= set(steps)
     assert len(steps) < 100
@@ -76,12 +76,12 @@ def test_the_cost_is_logged_densely_where_it_moves():
     per_decade = [sum(lo <= s < 10 * lo for s in steps) for lo in (100, 1000)]
     assert per_decade[0] >= 15 and per_decade[1] >= 15
     assert all(s % 20 == 0 for s in steps[:-1])  # the loop computes the cost every 10 steps
-    assert job.cost_steps(1, 1000) == {0}
+    assert job_training.cost_steps(1, 1000) == {0}
 
 
 def test_the_readme_states_the_cost_schedule_the_code_uses():
     readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text().split())
-    assert f"every {job.COST_EVERY} iterations up to 100, then log-spaced, about " \
-           f"{job.COST_PER_DECADE} points a decade, and every `train.log_every`" in readme
-    steps = job.cost_steps(30000, 1000)
-    assert set(range(0, 101, job.COST_EVERY)) <= steps
+    assert f"every {job_training.COST_EVERY} iterations up to 100, then log-spaced, about " \
+           f"{job_training.COST_PER_DECADE} points a decade, and every `train.log_every`" in readme
+    steps = job_training.cost_steps(30000, 1000)
+    assert set(range(0, 101, job_training.COST_EVERY)) <= steps

@@ -11,15 +11,15 @@ benchmarks call the stages here directly, in-process. What ties a job to its swe
 run, its outcome file, its claim on a config, the watch on the submitter) is in
 ``initreg.lifecycle``. The stages with a subject of their own sit beside this file:
 ``job_names`` (the run's name, title and ``config_hash``), ``job_loading`` (data and model from
-the config), ``job_evaluation`` (metrics and diagnosis) and ``job_logging`` (what a finished run
-leaves in MLflow).
+the config), ``job_training`` (gradient descent, the cost curve and layer statistics logged),
+``job_evaluation`` (metrics and diagnosis) and ``job_logging`` (what a finished run leaves in
+MLflow).
 """
 
 import json
 import logging
 import math
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +33,7 @@ from initreg.job_evaluation import diagnose_run, evaluate
 from initreg.job_loading import build_model, load_data
 from initreg.job_logging import log_inputs, log_results
 from initreg.job_names import experiment_name, job_name
+from initreg.job_training import train_model
 from initreg.lifecycle import (
     JobOutcome,
     die_with_submitter,
@@ -42,17 +43,13 @@ from initreg.lifecycle import (
     rival_run,
     write_status,
 )
-from initreg.nn import DivergenceError, History, mask_rng, stats, train
+from initreg.nn import DivergenceError, stats
 
 log = logging.getLogger("initreg.train")
 # metric points are written in batches of up to 1000, at most FLUSH_SECONDS after they were
 # measured: the UI shows a long run's progress, and a short one writes once, not every 50
 # points (each write is a transaction the other workers wait for)
 FLUSH_SECONDS = 2.0
-# the finest cost step logged: a multiple of the loop's GUARD_EVERY (10), where the cost is
-# computed anyway; each log point scans the params (+7% training time at 20, +15% at 10)
-COST_EVERY = 20
-COST_PER_DECADE = 20  # log-spaced cost points per decade of iterations
 QUIET = {progress.QUIET: True}  # a line the sweep's own progress line already says
 
 
@@ -99,75 +96,6 @@ def gradcheck_gate(cfg: DictConfig, model, ds: Dataset) -> GradcheckResult:
     return gradcheck.gate(checked, ds.X_train, ds.Y_train, batch_size=g.batch_size,
                           mask_seed=g.mask_seed, epsilon=g.epsilon, threshold=g.threshold,
                           mode=g.mode, directions=g.directions, attempts=g.attempts)
-
-
-def cost_steps(num_iterations: int, log_every: int, every: int = COST_EVERY,
-               per_decade: int = COST_PER_DECADE) -> set[int]:
-    """The iterations whose cost is logged: 0, every ``log_every``, the last, and log-spaced
-    points (``per_decade`` a decade, on multiples of ``every``) where the cost moves most.
-
-    A default run falls from 0.66 to 0.26 in its first 100 of 30,000 iterations: every 1000
-    alone puts that whole drop between the first two points. About 80 points for 30,000.
-    """
-    last = num_iterations - 1
-    steps = set(range(0, num_iterations, log_every)) | {last}
-    for k in range(int(per_decade * math.log10(max(last, 1))) + 1):
-        i = math.ceil(10 ** (k / per_decade) / every) * every
-        if i <= last:
-            steps.add(i)
-    return steps
-
-
-def train_model(cfg: DictConfig, model, ds: Dataset, run,
-                start_stats: dict | None = None) -> History:
-    """Gradient descent with progress lines; the cost and per-layer statistics logged in batches.
-
-    ``cost`` at the iterations of :func:`cost_steps` (log-spaced early, then every
-    ``log_every``); at iteration 0 and every ``log_every`` also a progress line and, when the
-    params follow ``W1, b1, ..., WL, bL`` (else silently nothing), ``act_mean_l{l}``,
-    ``act_std_l{l}`` (on the training inputs, no dropout), ``grad_norm_l{l}`` (the gradients
-    this iteration's step uses, kept on the way by a ``GradRecorder``: no extra backprop) and
-    ``symmetry_l1``; at iteration 0 these are ``start_stats`` (``measure_start``'s, already
-    logged) when given. The first and last of them are kept as ``history.layer_stats``;
-    ``history`` holds the logged costs.
-    """
-    t = cfg.train
-    start = time.perf_counter()
-    recorder = stats.GradRecorder(model)
-    measured = stats.layer_count(model.params) is not None
-    kept: dict[str, tuple[int, dict]] = {"start": (0, start_stats)} if start_stats else {}
-    steps = cost_steps(t.num_iterations, t.log_every)
-    last = t.num_iterations - 1
-
-    def on_log(i: int, cost: float, _model) -> None:
-        if i not in steps:
-            return
-        run.add_metric("cost", cost, i)
-        if i % t.log_every and i != last:  # a log-spaced cost point only
-            return
-        if i == 0 and start_stats:
-            layer = start_stats
-        else:
-            layer = stats.layer_stats(model.params, ds.X_train, recorder.grads) if measured \
-                else None
-            if layer is not None:
-                run.add_metrics(layer, step=i)
-        if layer is not None:
-            kept.setdefault("start", (i, layer))
-            kept["end"] = (i, layer)
-        log.info("iteration %d/%d  cost %.6f  elapsed %.1fs", i, t.num_iterations, cost,
-                 time.perf_counter() - start)
-
-    rng = mask_rng(cfg.convention, cfg.seed) if cfg.reg.keep_prob < 1 else None
-    history = train(recorder, ds.X_train, ds.Y_train, learning_rate=t.learning_rate,
-                    num_iterations=t.num_iterations, rng=rng,
-                    log_every=math.gcd(t.log_every, COST_EVERY),  # every step of `steps`
-                    callback=on_log, divergence_factor=t.divergence_factor, engine=t.engine)
-    logged = [k for k, i in enumerate(history.iterations) if i in steps]
-    history.iterations = [history.iterations[k] for k in logged]
-    history.costs = [history.costs[k] for k in logged]
-    history.layer_stats = kept
-    return history
 
 
 # --- the job ------------------------------------------------------------------------------------

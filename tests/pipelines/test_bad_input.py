@@ -9,7 +9,7 @@ import pytest
 import scipy.io
 from pipeline_utils import CONF, compose_cfg, run_pipeline
 
-from initreg import checks, data, job, job_names, tracking
+from initreg import checks, data, job, job_names, job_training, tracking
 from initreg.callbacks import check_jobs
 from initreg.config import ConfigError, validate
 from initreg.data import DataError
@@ -117,7 +117,7 @@ def _peak_bytes(cfg) -> tuple[int, int]:
         cost0, _ = job.measure_start(model, ds)
         job.check_finite_start(model, cost0)
         job.gradcheck_gate(cfg, model, ds)
-        job.train_model(cfg, model, ds, tracking.NoRun())
+        job_training.train_model(cfg, model, ds, tracking.NoRun())
         job.evaluate(model, ds)
         return tracemalloc.get_traced_memory()[1], ds.X_train.shape[1]
     finally:

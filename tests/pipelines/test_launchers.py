@@ -22,7 +22,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from pipeline_utils import CONF, TRAIN, all_runs
 
-from initreg import job
+from initreg import job_training
 
 SWEEP = ["-m", "init=zeros,he", "reg.lambd=0.0,0.7", "train.num_iterations=300",
          "train.log_every=100"]
@@ -78,7 +78,8 @@ def check_sweep(client: MlflowClient, cwd: Path) -> str:
         assert kid.data.tags["gradcheck"] == "passed"
         assert METRICS <= set(kid.data.metrics)
         steps = sorted(m.step for m in client.get_metric_history(kid.info.run_id, "cost"))
-        assert steps == sorted(job.cost_steps(300, 100))  # log-spaced early, then every 100
+        # log-spaced early, then every 100
+        assert steps == sorted(job_training.cost_steps(300, 100))
         for job_dir in sweep_dir.glob("[0-9]*"):  # each job wrote its own output folder
             assert (job_dir / ".hydra" / "config.yaml").exists()
     return parent.info.run_id

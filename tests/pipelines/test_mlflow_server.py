@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pipeline_utils import run_pipeline
 
-from initreg import job
+from initreg import job_training
 
 MLFLOW = Path(sys.executable).with_name("mlflow")
 
@@ -115,7 +115,7 @@ def test_a_multirun_reaches_the_server_with_every_run_metric_and_cost_point(serv
         history = get(server, "/api/2.0/mlflow/metrics/get-history", run_id=info["run_id"],
                       metric_key="cost")["metrics"]
         steps = sorted(m["step"] for m in history)
-        assert steps == sorted(job.cost_steps(iterations, log_every))
+        assert steps == sorted(job_training.cost_steps(iterations, log_every))
         assert all(m["value"] > 0 for m in history)
     assert combos == {("zeros", 0.0), ("zeros", 0.7), ("he", 0.0), ("he", 0.7)}
     # artifacts went through the server to its artifacts destination

@@ -23,7 +23,7 @@ from mlflow.tracking import MlflowClient
 from pipeline_utils import ROOT, run_pipeline
 from test_migrate import MIGRATE, make_source
 
-from initreg import job
+from initreg import job_training
 
 PG_ENV = "INITREG_TEST_PG"
 LOCAL_PG = ("postgresql://postgres@127.0.0.1:5432/postgres",)
@@ -185,7 +185,7 @@ def test_a_sweep_over_two_workers_lands_in_the_postgres_server(server, database,
         assert {"dev_accuracy", "train_error", "variance", "gradcheck_difference"} <= latest
         history = rest(server, "metrics/get-history", run_id=info["run_id"],
                        metric_key="cost")["metrics"]
-        assert sorted(m["step"] for m in history) == sorted(job.cost_steps(300, 100))
+        assert sorted(m["step"] for m in history) == sorted(job_training.cost_steps(300, 100))
         files = {f["path"] for f in rest(server, "artifacts/list",
                                          run_id=info["run_id"]).get("files", [])}
         assert {"model.npz", "config.yaml", "gradcheck.json"} <= files
@@ -195,7 +195,7 @@ def test_a_sweep_over_two_workers_lands_in_the_postgres_server(server, database,
                     (int(exp["experiment_id"]),))
         assert cur.fetchone()[0] == 9
         cur.execute("SELECT count(*) FROM metrics WHERE key = 'cost'")
-        assert cur.fetchone()[0] == 8 * len(job.cost_steps(300, 100))
+        assert cur.fetchone()[0] == 8 * len(job_training.cost_steps(300, 100))
 
 
 def test_make_migrate_moves_a_local_store_to_the_server(server, tmp_path):

@@ -21,7 +21,7 @@ from pipeline_utils import (
 )
 from stores import new_store
 
-from initreg import job
+from initreg import job, job_training
 from initreg.config import ConfigError
 from initreg.data import DataError
 from initreg.overrides import check_overrides
@@ -306,7 +306,7 @@ def test_forty_jobs_over_four_workers_lose_nothing(tmp_path, store):
         assert len(k.data.params) >= 25  # those that change what the run computes
         history = store.get_metric_history(k.info.run_id, "cost")
         if k.info.status == "FINISHED":
-            assert sorted(h.step for h in history) == sorted(job.cost_steps(1000, 100))
+            assert sorted(h.step for h in history) == sorted(job_training.cost_steps(1000, 100))
             names = {a.path for a in store.list_artifacts(k.info.run_id)}
             assert {"config.yaml", "cost_curve.png", "gradcheck.json", "model.npz"} <= names
 

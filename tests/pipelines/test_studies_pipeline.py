@@ -7,7 +7,7 @@ import sys
 import pytest
 from pipeline_utils import ROOT, all_runs, run_in_process, run_pipeline
 
-from initreg import job, studies
+from initreg import job_training, studies
 from initreg.runs import latest_sweep, sweep_children
 
 QUICK = ["train.num_iterations=120", "train.log_every=40", "hydra.launcher.n_jobs=2"]
@@ -46,9 +46,9 @@ def test_zeros_never_breaks_symmetry_and_he_does(tmp_path, store):
             for layer in range(1, 5):  # 3 hidden layers and the output
                 assert [s for s, _ in history(store, run, f"{key}{layer}")] == steps
         # the same batched writes as the cost: every stat point is one of the cost's steps
-        # (the cost also has log-spaced points early on: initreg.job.cost_steps)
+        # (the cost also has log-spaced points early on: initreg.job_training.cost_steps)
         cost = [s for s, _ in history(store, run, "cost")]
-        assert cost == sorted(job.cost_steps(120, 40)) and set(steps) <= set(cost)
+        assert cost == sorted(job_training.cost_steps(120, 40)) and set(steps) <= set(cost)
         files = {f.path for f in store.list_artifacts(run.info.run_id)}
         assert "layer_stats.png" in files
     he0 = dict(history(store, runs["he"], "grad_norm_l1"))[0]
