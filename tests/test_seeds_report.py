@@ -1,6 +1,7 @@
 """A multi-seed sweep read back from MLflow: its records, report sections and parent metrics."""
 
 import importlib.util
+import json
 import math
 import statistics
 from pathlib import Path
@@ -9,8 +10,9 @@ import pytest
 from mlflow.tracking import MlflowClient
 from scipy import stats
 
-from initreg import report, seeds, summary, tracking
+from initreg import report, reuse, seeds, summary, tracking
 from initreg.aggregate import Config
+from initreg.lifecycle import STATUS_FILE
 from initreg.pages import md_escape
 from initreg.runs import best_run, sweep_children
 
@@ -99,11 +101,96 @@ def test_the_sections_show_the_aggregates_and_the_claims(three_seeds, tmp_path):
             "2 seeds left out, where only one of the two finished)") in claims.lines[2]
 
 
-def test_a_resumed_sweep_says_what_it_left_out(three_seeds, tmp_path):
+def test_a_resumed_sweep_says_what_it_skipped_and_reused(three_seeds, tmp_path):
     _, _, kids = three_seeds
-    configs, _ = seeds.sections(kids, tmp_path, {"jobs_skipped": "6"})
-    assert "6 of its jobs were skipped" in configs.markdown
+    configs, _ = seeds.sections(kids, tmp_path, {"jobs_skipped": "6"}, reused=6)
+    assert "6 of its jobs already had a FINISHED run" in configs.markdown
+    assert "the 6 runs of earlier sweeps it reused instead are aggregated here" in \
+        configs.markdown and "The other" not in configs.markdown
+    partly = seeds.sections(kids, tmp_path, {"jobs_skipped": "6"}, reused=4)[0].markdown
+    assert "The other 2 are not: their runs were deleted since" in partly
     assert "skipped" not in seeds.sections(kids, tmp_path, {"jobs_skipped": "0"})[0].markdown
+
+
+def _job_record(folder, **record):
+    folder.mkdir(parents=True)
+    (folder / STATUS_FILE).write_text(json.dumps({"name": "a job", **record}))
+
+
+@pytest.fixture
+def resumed(store, tmp_path):
+    """A sweep of seeds 0 and 1 (the earlier one), then a sweep of seeds 0, 1 and 2 resumed
+    after it: its children are the seed-2 runs; its seed-0 and seed-1 jobs were skipped and
+    name the earlier runs they reuse in their outcome files; one more job was skipped for a
+    RUNNING holder (no reuse). The resumed sweep is closed as a real sweep is."""
+    client, exp, earlier = store
+    old = {(k, seed): log_run(client, exp, earlier.run_id, *k, seed, devs[seed])
+           for k, devs in DEV.items() for seed in (0, 1)}
+    earlier.end("FINISHED")
+    parent = tracking.Run.start(client, exp, "sweep resumed",
+                                tags={"sweep": "true", "jobs_skipped": "8"})
+    sweep_dir = tmp_path / "multirun"
+    for i, (k, devs) in enumerate(DEV.items()):
+        log_run(client, exp, parent.run_id, *k, 2, devs[2])
+        _job_record(sweep_dir / str(i), status="FINISHED")
+    for i, run_id in enumerate(old.values()):
+        _job_record(sweep_dir / f"1{i}", status="skipped", reused_run_id=run_id,
+                    reason=f"resume: already has a FINISHED run ({run_id}): reused")
+    _job_record(sweep_dir / "99", status="skipped", reason="resume: run x holds it")
+    text = summary.close_sweep({"run_id": parent.run_id, "experiment_id": exp,
+                                "tracking_uri": client.tracking_uri, "jobs_planned": 13,
+                                "sweep_dir": str(sweep_dir)})
+    return client, parent.run_id, old, text
+
+
+def test_a_resumed_sweep_aggregates_the_runs_it_reused(resumed):
+    """Its parent's aggregate metrics and selection are over seeds 0, 1 and 2, not seed 2
+    alone (where every configuration has one seed, and nothing is aggregated)."""
+    client, parent_id, old, text = resumed
+    done = client.get_run(parent_id)
+    assert reuse.recorded_ids(client, parent_id) == list(old.values())
+    assert done.data.tags["jobs_reused"] == "8" and done.data.tags["jobs"] == "4"
+    assert done.data.metrics["seeds"] == 3 and done.data.metrics["configurations_complete"] == 4
+    he_l2 = DEV[("he", 0.7, 1.0)]
+    assert done.data.metrics["selected_dev_accuracy_mean"] == pytest.approx(
+        statistics.fmean(he_l2))
+    assert done.data.tags["selected_config"] == "he λ0.7 k1"
+    assert "4 runs and 8 reused from earlier sweeps" in text
+    assert "selected on mean dev accuracy over the seeds: he λ0.7 k1" in text
+
+
+def test_the_report_of_a_resumed_sweep_has_the_reused_runs_as_rows(resumed, tmp_path):
+    client, parent_id, old, _ = resumed
+    client.set_tag(old[(("he", 0.0, 1.0), 0)], "mlflow.runName", PAYLOAD)
+    sweep = report.load_sweep(client, parent_id)
+    assert len(sweep.rows) == 12
+    earlier = {r.reused_from for r in sweep.rows if r.run_id in old.values()}
+    assert len(earlier) == 1 and earlier != {""}
+    assert {r.run_id for r in sweep.rows if r.reused_from} == set(old.values())
+    _, md_path = report.write_report(client, sweep, tmp_path / "out", log_to_parent=False)
+    md = md_path.read_text()
+    html_text = (tmp_path / "out" / "report.html").read_text()
+    assert "| he | 0.7 | 1 | 3/3 |" in md  # the seeds table: all three seeds
+    assert "8 of these 12 runs are reused from earlier sweeps" in md
+    assert f"{next(iter(earlier))[:8]} (reused)" in md and "this sweep" in md
+    assert "<img src=x" not in md and "<img src=x" not in html_text
+    assert "8 of these 12 runs are reused" in html_text
+    assert report.select(sweep).run_id == next(
+        r.run_id for r in sweep.rows if (r.init, r.lambd, r.keep_prob) == ("he", 0.7, 1.0)
+        and not r.reused_from)  # he λ0.7's best seed is seed 2 (0.96), this sweep's own
+
+
+def test_a_reused_run_deleted_since_is_left_out_with_a_note(resumed, tmp_path):
+    client, parent_id, old, _ = resumed
+    gone = old[(("zeros", 0.0, 1.0), 1)]
+    client.delete_run(gone)
+    sweep = report.load_sweep(client, parent_id)
+    assert len(sweep.rows) == 11 and sweep.missing_reused == (gone,)
+    _, md_path = report.write_report(client, sweep, tmp_path / "out", log_to_parent=False)
+    md = md_path.read_text()
+    assert (f"1 run(s) this sweep reused are no longer in the store (deleted) and are left "
+            f"out: {gone}.") in md
+    assert "| zeros | 0 | 1 | 2/3 |" in md
 
 
 @pytest.mark.parametrize("seed_of", [lambda i: 0, lambda i: i],

@@ -110,7 +110,8 @@ def open_run(cfg: DictConfig, resolved: dict, config_hash: str, name: str | None
     With ``resume=true`` the run itself is the claim on its config: it is created first, then
     any other FINISHED run of the same ``config_hash``, or a RUNNING one whose process lives
     and that started earlier, wins and this one is deleted, so two sweeps (or a dead sweep's
-    last workers and its resumption) never both train one config.
+    last workers and its resumption) never both train one config. A FINISHED run that holds
+    the config is the skipped outcome's ``reused_run_id``: the sweep reuses it.
     """
     if not cfg.tracking.enabled:
         return tracking.NoRun()
@@ -122,8 +123,9 @@ def open_run(cfg: DictConfig, resolved: dict, config_hash: str, name: str | None
     mlflow = tracking.client(uri, cfg.tracking.timeout_s)
     exp = parent["experiment_id"] if parent else tracking.experiment_id(
         mlflow, experiment_name(cfg), uri)
-    if cfg.resume and config_hash in tracking.finished_hashes(mlflow, exp):
-        return _skipped(config_hash, "already has a FINISHED run")
+    held = tracking.finished_runs(mlflow, exp).get(config_hash) if cfg.resume else None
+    if held is not None:
+        return _skipped(config_hash, held, finished=True)
     source = (parent or {}).get("source_tags") or tracking.source_tags()
     run = tracking.Run.start(mlflow, exp, name or job_name(cfg),
                              parent_id=parent["run_id"] if parent else None,
@@ -136,14 +138,20 @@ def open_run(cfg: DictConfig, resolved: dict, config_hash: str, name: str | None
         rival = rival_run(mlflow, exp, config_hash, run.run_id)
         if rival is not None:
             tracking.retry(mlflow.delete_run, run.run_id)
-            return _skipped(config_hash, f"run {rival} holds it")
+            return _skipped(config_hash, rival.info.run_id,
+                            finished=rival.info.status == "FINISHED")
     run.log_params(tracking.run_params(resolved))
     return run
 
 
-def _skipped(config_hash: str, why: str) -> JobOutcome:
+def _skipped(config_hash: str, holder: str, finished: bool) -> JobOutcome:
+    """A job skipped by ``resume`` because run ``holder`` holds its config. A FINISHED holder
+    is reused by the sweep (``reused_run_id``); a RUNNING one may still fail, so it is not."""
+    why = (f"already has a FINISHED run ({holder}): reused" if finished
+           else f"run {holder} holds it")
     log.info("skipped (resume): config %s %s [%s]", config_hash, why, overrides_text())
-    return JobOutcome("skipped", reason=f"resume: {why}")
+    return JobOutcome("skipped", reason=f"resume: {why}",
+                      reused_run_id=holder if finished else None)
 
 
 def run_job(cfg: DictConfig) -> JobOutcome:

@@ -57,12 +57,17 @@ def overrides_text() -> str:
 
 @dataclass(frozen=True)
 class JobOutcome:
-    """How a job ended: ``FINISHED``, ``FAILED``, ``KILLED`` or ``skipped``, with its run."""
+    """How a job ended: ``FINISHED``, ``FAILED``, ``KILLED`` or ``skipped``, with its run.
+
+    A job skipped by ``resume`` because a FINISHED run already holds its config names that run
+    as ``reused_run_id``: the sweep reuses it (its summary and report count it as the job's run).
+    """
 
     status: str
     dev_accuracy: float = math.nan
     run_id: str | None = None
     reason: str = ""
+    reused_run_id: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -164,8 +169,9 @@ def die_with_submitter(parent: dict | None):
         yield
 
 
-def rival_run(mlflow, exp: str, config_hash: str, mine: str) -> str | None:
-    """Another run that holds ``config_hash``: FINISHED, or RUNNING, alive and older."""
+def rival_run(mlflow, exp: str, config_hash: str, mine: str):
+    """Another run (the MLflow run) that holds ``config_hash``: FINISHED, or RUNNING, alive and
+    older; None when there is none."""
     runs = tracking.search_runs(mlflow, [exp], f"tags.config_hash = '{config_hash}'")
     me = next((r for r in runs if r.info.run_id == mine), None)
     key = (me.info.start_time, mine) if me else (math.inf, mine)
@@ -173,8 +179,8 @@ def rival_run(mlflow, exp: str, config_hash: str, mine: str) -> str | None:
         if r.info.run_id == mine:
             continue
         if r.info.status == "FINISHED":
-            return r.info.run_id
+            return r
         alive = doctor.process_gone(r.data.tags) is not True  # unknown counts as alive
         if r.info.status == "RUNNING" and alive and (r.info.start_time, r.info.run_id) < key:
-            return r.info.run_id
+            return r
     return None

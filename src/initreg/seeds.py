@@ -166,11 +166,13 @@ def _seed_text(keys: Sequence[str], reps: Sequence[tuple]) -> str:
     return f"{len(reps)} seeds ({'/'.join(keys)} = {shown}; {fixed})"
 
 
-def sections(runs, folder: Path | None = None, parent_tags=None) -> list[Section]:
+def sections(runs, folder: Path | None = None, parent_tags=None,
+             reused: int = 0) -> list[Section]:
     """The seeds sections of a sweep's report: [] unless some configuration ran with more than
     one seed (:func:`initreg.aggregate.over_seeds`); else the
-    per-configuration table with its heatmaps, and the claims table. ``parent_tags``: the
-    parent run's tags, whose ``jobs_skipped`` (a resumed sweep) the first section states."""
+    per-configuration table with its heatmaps, and the claims table. ``runs``: the sweep's
+    children and the runs it reused (``reused`` of them, :mod:`initreg.reuse`); ``parent_tags``:
+    the parent run's tags, whose ``jobs_skipped`` (a resumed sweep) the first section states."""
     recs = records(runs)
     if not aggregate.over_seeds(recs):
         return []
@@ -185,10 +187,14 @@ def sections(runs, folder: Path | None = None, parent_tags=None) -> list[Section
             "Ranked on mean dev accuracy (ties: the smaller mean variance); a configuration "
             "that did not finish in every seed comes after every one that did.")
     skipped = int((parent_tags or {}).get("jobs_skipped") or 0)
-    if skipped:
-        what += (f" This sweep resumed earlier ones: {skipped} of its jobs were skipped because "
-                 "a FINISHED run of their configuration and seed already existed; those runs "
-                 "belong to the earlier sweeps and are not aggregated here.")
+    if skipped or reused:
+        what += (f" This sweep resumed earlier ones: {skipped} of its jobs already had a "
+                 "FINISHED run of their configuration and seed when it started, and were "
+                 f"skipped; the {reused} runs of earlier sweeps it reused instead are "
+                 "aggregated here like its own.")
+        if reused < skipped:
+            what += (f" The other {skipped - reused} are not: their runs were deleted since, "
+                     "or the sweep ended before it reached their jobs.")
     if chosen is None:
         pick = "No configuration finished in every seed: nothing is selected."
     else:

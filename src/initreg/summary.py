@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mlflow.entities import LoggedModelOutput
 
-from initreg import doctor, seeds, tracking
+from initreg import doctor, reuse, seeds, tracking
 from initreg.lifecycle import STATUS_FILE
 from initreg.runs import (
     accuracy_text,
@@ -223,7 +223,11 @@ def _signal(pid: int, sig: int) -> None:
 def close_sweep(parent: dict, job_raised: bool = False, interrupted: str | None = None) -> str:
     """End the sweep: its children first (none left RUNNING), then the parent KILLED when the
     sweep was interrupted, FAILED when a job crashed, else FINISHED; print and return the
-    summary, which lists every job, also those the store never recorded."""
+    summary, which lists every job, also those the store never recorded.
+
+    The FINISHED runs of earlier sweeps that its skipped jobs reused (``initreg.reuse``) are
+    recorded on the parent and count with the children in the summary, the selection and the
+    aggregate metrics: a resumed sweep is about every configuration it planned."""
     records = job_records(parent.get("sweep_dir"))
     planned = int(parent.get("jobs_planned") or 0)
     try:
@@ -239,10 +243,14 @@ def close_sweep(parent: dict, job_raised: bool = False, interrupted: str | None 
     crashed = job_raised or any(job_status(r) in ("failed", "killed", "running") for r in runs)
     status = "KILLED" if interrupted else "FAILED" if crashed else "FINISHED"
     run = tracking.Run(mlflow, parent["run_id"])
-    chosen = seeds.selection(runs)  # the report and the registry select the same run
+    # the FINISHED runs of earlier sweeps whose jobs resume skipped: the sweep's runs too
+    reused, gone = reuse.fetch(mlflow, reuse.reused_ids(records, runs))
+    reuse.record(mlflow, parent["run_id"], [r.info.run_id for r in reused])
+    everything = [*runs, *reused]
+    chosen = seeds.selection(everything)  # the report and the registry select the same run
     best = chosen.run
     selected = {}
-    top = best_run(runs)  # the best single run: the selected one unless seeds were aggregated
+    top = best_run(everything)  # the best single run: the selected one unless over seeds
     if top is not None:
         run.add_metrics({"best_dev_accuracy": metric(top, "dev_accuracy")})
     if best is not None:
@@ -253,16 +261,19 @@ def close_sweep(parent: dict, job_raised: bool = False, interrupted: str | None 
         if model is not None:  # the sweep's output: the selected run's model (Models column)
             tracking.retry(mlflow.log_outputs, parent["run_id"],
                            [LoggedModelOutput(model.model_id, 0)])
-    seeds.log_aggregate(run, runs)  # the means over seeds, when a configuration ran with several
-    run.set_tags({"jobs": len(runs), **selected,
+    seeds.log_aggregate(run, everything)  # the means over seeds, when a config ran with several
+    run.set_tags({"jobs": len(runs), "jobs_reused": len(reused), **selected,
                   tracking.NOTE_TAG: parent_note(parent, chosen, status),
                   **({"failure_reason": "interrupted",
                       "error_type": interrupted} if interrupted else {})})
     run.end(status)
     text = "\n".join([
         f"sweep {parent['run_id']} {status}: {len(runs)} runs"
+        + (f" and {len(reused)} reused from earlier sweeps (resume)" if reused else "")
         + (f" (stopped by {interrupted})" if interrupted else ""),
-        *summary_lines(runs),
+        *summary_lines(everything),
+        *[f"  reused run {run_id} is no longer in the store (deleted): left out"
+          for run_id in gone],
         *unrecorded_lines(records, runs, planned),
         f"the report: {REPORT_HINT}   (reports/{parent['run_id']}/report.html)",
         f"open the UI: {UI_HINT}, then {tracking.experiment_url(parent['experiment_id'])}",

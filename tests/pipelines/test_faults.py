@@ -110,11 +110,15 @@ def test_resume_skips_a_config_that_a_live_older_run_holds(tmp_path, store):
         "config_hash": job_names.job_hash(cfg), **doctor.process_tags()})  # this (live) process
     outcome = job.run_job(cfg)
     assert outcome.status == "skipped" and holder.run_id in outcome.reason
+    assert outcome.reused_run_id is None  # a RUNNING holder may still fail: nothing to reuse
     assert [r.info.run_id for r in all_runs(store)] == [holder.run_id]  # the loser deleted
     # once the holder ends FAILED, the config is free again
     holder.end("FAILED")
     again = job.run_job(cfg)
     assert again.status == "FINISHED" and math.isfinite(again.dev_accuracy)
+    # and once a run FINISHED it, a resumed job reuses that run
+    reused = job.run_job(cfg)
+    assert reused.status == "skipped" and reused.reused_run_id == again.run_id
 
 
 def test_a_dead_holder_does_not_block_resume(tmp_path, store):

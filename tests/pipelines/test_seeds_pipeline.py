@@ -6,7 +6,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from pipeline_utils import all_runs, run_pipeline
 
-from initreg import seeds
+from initreg import report, reuse, seeds, summary
 from initreg.runs import sweep_children
 
 FAST = ["train.num_iterations=50", "train.log_every=10", "hydra.launcher.n_jobs=2"]
@@ -44,6 +44,7 @@ def test_resume_skips_the_seeds_already_run_and_runs_the_new_one(seeded):
                   f"hydra.sweep.dir={tmp}/multirun_resumed"], tmp)
     resumed = parents(client)[-1]
     assert resumed.data.tags["jobs_planned"] == "8" and resumed.data.tags["jobs_skipped"] == "6"
+    assert resumed.data.tags["jobs_reused"] == "6"
     kids = sweep_children(client, resumed.info.run_id)
     assert sorted((k.data.params["init.name"], k.data.params["seed"]) for k in kids) == [
         ("he", "3"), ("zeros", "3")]
@@ -64,3 +65,25 @@ def test_the_report_sections_aggregate_the_runs_by_seed(seeded):
     assert line.startswith(f"{better} beats {worse} (no regularization): ")
     if better == "he":
         assert f"better in {wins} of 3 seeds" in line
+
+
+def test_a_resumed_sweep_reuses_the_earlier_seeds_and_aggregates_them_all(tmp_path):
+    """2 seeds, then the same sweep with 3 and resume=true: the second trains seed 2 only, and
+    its parent and report are about all three seeds (the earlier sweep's runs reused)."""
+    run_pipeline(["-m", "init=zeros,he", "seed=0,1", *FAST], tmp_path)
+    run_pipeline(["-m", "init=zeros,he", "seed=0,1,2", "resume=true", *FAST,
+                  f"hydra.sweep.dir={tmp_path}/multirun_resumed"], tmp_path)
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    first, second = parents(client)
+    earlier = {k.info.run_id for k in sweep_children(client, first.info.run_id)}
+    kids = sweep_children(client, second.info.run_id)
+    assert sorted(k.data.params["seed"] for k in kids) == ["2", "2"]
+    jobs = summary.job_records(str(tmp_path / "multirun_resumed"))
+    assert {j["reused_run_id"] for j in jobs if j["status"] == "skipped"} == earlier
+    assert set(reuse.recorded_ids(client, second.info.run_id)) == earlier
+    done = client.get_run(second.info.run_id)
+    assert done.data.metrics["seeds"] == 3 and done.data.tags["jobs_reused"] == "4"
+    sweep = report.load_sweep(client, second.info.run_id)
+    assert len(sweep.rows) == 6 and {r.run_id for r in sweep.rows if r.reused_from} == earlier
+    configs, _ = seeds.sections(reuse.sweep_runs(client, second.info.run_id).all, tmp_path)
+    assert "| he | 0 | 1 | 3/3 |" in configs.markdown

@@ -23,9 +23,28 @@ def diagnosis_label(row: Row) -> str:
     return (row.diagnosis + (f" ({row.failure_mode})" if row.failure_mode else "")) or "—"
 
 
+REUSED_COLUMN = "reused from sweep"
+
+
+def reused(sweep: Sweep) -> list[Row]:
+    """The rows of runs reused from earlier sweeps (resume skipped their jobs)."""
+    return [r for r in sweep.rows if r.reused_from]
+
+
+def extra_columns(sweep: Sweep) -> list[str]:
+    """The columns after ``run``: the params that vary, and :data:`REUSED_COLUMN` when the sweep
+    reused runs."""
+    return [*sweep.varying, *([REUSED_COLUMN] if reused(sweep) else [])]
+
+
+def _reused_cell(row: Row) -> list[str]:
+    return [f"{row.reused_from[:8]} (reused)" if row.reused_from else "this sweep"]
+
+
 def table_rows(sweep: Sweep) -> list[list[str]]:
-    """The run table as strings, best first, with any extra varying params after ``run``."""
-    return [[r.name, *[str(r.extra[k]) for k in sweep.varying], r.init, f"{r.lambd:g}",
+    """The run table as strings, best first, with the :func:`extra_columns` after ``run``."""
+    mark = _reused_cell if reused(sweep) else lambda _: []
+    return [[r.name, *[str(r.extra[k]) for k in sweep.varying], *mark(r), r.init, f"{r.lambd:g}",
              f"{r.keep_prob:g}", pages.num(r.metric("train_accuracy"), ".3f"), r.accuracy("dev"),
              r.accuracy("test"), *[pages.num(r.metric(k), ".3f") for k in (
                  "avoidable_bias", "variance")], diagnosis_label(r),
@@ -34,7 +53,25 @@ def table_rows(sweep: Sweep) -> list[list[str]]:
 
 
 def header(sweep: Sweep) -> list[str]:
-    return [COLUMNS[0], *sweep.varying, *COLUMNS[1:]]
+    return [COLUMNS[0], *extra_columns(sweep), *COLUMNS[1:]]
+
+
+def reuse_notes(sweep: Sweep) -> list[str]:
+    """What the report says about the runs a resumed sweep reused, and those deleted since."""
+    notes = []
+    rows = reused(sweep)
+    if rows:
+        earlier = sorted({r.reused_from for r in rows})
+        notes.append(f"{len(rows)} of these {len(sweep.rows)} runs are reused from earlier "
+                     f"sweeps ({', '.join(earlier)}): this sweep ran with resume=true and "
+                     "skipped their jobs, because a FINISHED run of the same configuration and "
+                     f"seed already existed. They are rows of this sweep (column "
+                     f"'{REUSED_COLUMN}': the first 8 characters of their sweep's id) and count "
+                     "in the selection and in every aggregate.")
+    if sweep.missing_reused:
+        notes.append(f"{len(sweep.missing_reused)} run(s) this sweep reused are no longer in "
+                     f"the store (deleted) and are left out: {', '.join(sweep.missing_reused)}.")
+    return notes
 
 
 def counts(sweep: Sweep) -> str:

@@ -7,18 +7,20 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
-from initreg import pages, runs, search, seeds, studies, tracking
+from initreg import pages, reuse, runs, search, seeds, studies, tracking
 from initreg.diagnosis import FAILURE_RECOMMENDATIONS
 from initreg.report.contents import (
     NO_LEARNING,
     NO_TEST_SENTENCE,
     SECTIONS,
     counts,
+    extra_columns,
     header,
     headline,
     inconclusive,
     learning_failures,
     problems,
+    reuse_notes,
     selection_notes,
     table_rows,
 )
@@ -43,7 +45,8 @@ def markdown(sweep: Sweep, figures: dict[str, Path]) -> str:
     lines = [f"# Sweep report: {esc(sweep.name)}", "",
              f"Experiment {code(sweep.experiment)}, parent run {code(sweep.run_id)}; "
              f"overrides {code(sweep.tags.get('sweep_overrides', ''))}; runs: "
-             f"{esc(counts(sweep))}.", "", f"## {esc(title)}", ""]
+             f"{esc(counts(sweep))}.", "",
+             *[x for n in reuse_notes(sweep) for x in (esc(n), "")], f"## {esc(title)}", ""]
     if detail:
         lines += [esc(detail), "", *[x for n in selection_notes(sweep)
                                      for x in (esc(n), "")], esc(NO_TEST_SENTENCE), ""]
@@ -102,7 +105,8 @@ def html_body(sweep: Sweep, figures: dict[str, Path]) -> str:
     chosen = select(sweep)
     title, detail = headline(sweep)
     head, n = header(sweep), len(header(sweep))
-    left = {0, *range(1, 1 + len(sweep.varying)), 1 + len(sweep.varying)}  # name, extras, init
+    extras = len(extra_columns(sweep))
+    left = {0, *range(1, 1 + extras), 1 + extras}  # name, extras, init
     cells = [[*row[:n - 3], row[n - 3].replace("_", " "), *row[n - 2:]]  # the diagnosis
              for row in table_rows(sweep)]
     table = pages.html_table(
@@ -118,6 +122,7 @@ def html_body(sweep: Sweep, figures: dict[str, Path]) -> str:
     unsure = "".join(f"<li><b>{e(runs.gate_label(r.gate, r.gate_reason))}</b> {e(r.name)}: "
                      f"{e(text)}</li>" for r, text in inconclusive(sweep)) or "<li>None.</li>"
     notes = "".join(f"<p>{e(x)}</p>" for x in selection_notes(sweep))
+    reused = "".join(f'<p class="note">{e(x)}</p>\n' for x in reuse_notes(sweep))
     detail_html = (f"<p>{e(detail)}</p>{notes}<p class=\"note\">{e(NO_TEST_SENTENCE)}</p>"
                    if detail else "")
     return f"""<p class="meta">Experiment <code>{e(sweep.experiment)}</code>, parent run
@@ -125,7 +130,7 @@ def html_body(sweep: Sweep, figures: dict[str, Path]) -> str:
 runs: {e(counts(sweep))}; Bayes error {sweep.bayes_error:.3f}, tolerance {sweep.tolerance:g};
 each run's name links to its page in the MLflow UI (<code>make ui</code>, at
 <code>{e(tracking.ui_base())}</code>: <code>MLFLOW_UI_URL</code> sets another).</p>
-<section class="headline"><div class="big">{e(title)}</div>{detail_html}</section>
+{reused}<section class="headline"><div class="big">{e(title)}</div>{detail_html}</section>
 <h2>Runs (best dev accuracy first)</h2>
 {table}
 <h2>{SECTIONS[0]}</h2>
@@ -148,15 +153,16 @@ def html_page(sweep: Sweep, figures: dict[str, Path], sections: Sequence[str] = 
 def study_sections(client: MlflowClient, sweep: Sweep, folder: Path) -> list[pages.Section]:
     """Extra sections: a depth study's physics, a fraud sweep's metrics, the seeds sections
     (a configuration run with several seeds) and an Optuna search's trials."""
-    kids = runs.sweep_children(client, sweep.run_id)
+    found = reuse.sweep_runs(client, sweep.run_id, sweep.experiment_id or None)
+    kids = found.all  # with the runs a resumed sweep reused
     params = [r.data.params for r in kids]
     sections = []
     if len({p.get("model.depth") for p in params} - {None, "None"}) > 1:
         sections.append(studies.depth_section(kids, client, folder=folder))
     if any(p.get("data.name") == "fraud" for p in params):
         sections.append(studies.fraud_section(kids, client, "fraud", folder=folder))
-    sections += seeds.sections(kids, folder, sweep.tags) + search.sections(client, sweep.run_id,
-                                                                         folder)
+    sections += seeds.sections(kids, folder, sweep.tags, len(found.reused))
+    sections += search.sections(client, sweep.run_id, folder)
     return sections
 
 

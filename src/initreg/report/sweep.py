@@ -1,12 +1,14 @@
-"""A sweep read back from MLflow: its parent run and children as rows, and the selected run."""
+"""A sweep read back from MLflow: its parent run, its children and the runs it reused (a resumed
+sweep's, :mod:`initreg.reuse`) as rows, and the selected run."""
 
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from mlflow.tracking import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
-from initreg import runs, seeds, tracking
+from initreg import reuse, runs, seeds
 from initreg.runs import job_status
 from initreg.seeds import Selection
 
@@ -36,6 +38,7 @@ class Row:
     gate_reason: str = ""  # why the gate did not pass: mismatch, kink, precision, nondeterministic
     failure_mode: str = ""  # why a failed_to_learn run never learned (diagnosis.FAILURE_MODES)
     evidence: str = ""  # the measurements behind failure_mode
+    reused_from: str = ""  # a reused run's own sweep (its parent run id); "" for a child
 
     def metric(self, key: str) -> float:
         return float(self.metrics.get(key, math.nan))
@@ -68,6 +71,7 @@ class Sweep:
     tolerance: float
     experiment_id: str = ""
     selection: Selection = Selection(None)  # the selected run (initreg.seeds.selection)
+    missing_reused: tuple[str, ...] = ()  # reused run ids no longer in the store (deleted)
 
 
 def latest_sweep(client: MlflowClient) -> str:
@@ -101,8 +105,9 @@ def failure_reason(run) -> str:
     return f"{kind}: {tags.get('error_message', 'no message recorded')}"
 
 
-def _row(run, varying: Sequence[str]) -> Row:
+def _row(run, varying: Sequence[str], reused: bool = False) -> Row:
     p, tags = run.data.params, run.data.tags
+    earlier = (tags.get(MLFLOW_PARENT_RUN_ID) or "no sweep") if reused else ""
     return Row(run_id=run.info.run_id, name=runs.run_name(run), init=runs.run_init_label(run),
                lambd=float(p.get("reg.lambd", "nan")),
                keep_prob=float(p.get("reg.keep_prob", "nan")), status=job_status(run),
@@ -111,11 +116,12 @@ def _row(run, varying: Sequence[str]) -> Row:
                extra={k: p.get(k, "") for k in varying},
                gate_reason=tags.get("gradcheck_reason", ""),
                failure_mode=tags.get("failure_mode", ""),
-               evidence=tags.get("diagnosis_evidence", ""))
+               evidence=tags.get("diagnosis_evidence", ""), reused_from=earlier)
 
 
 def load_sweep(client: MlflowClient, sweep_id: str | None = None) -> Sweep:
-    """The sweep ``sweep_id`` (default: the latest) with every child run as a Row."""
+    """The sweep ``sweep_id`` (default: the latest) with every child run, and every run it
+    reused from an earlier sweep (``Row.reused_from``), as a Row."""
     sweep_id = sweep_id or latest_sweep(client)
     try:
         parent = client.get_run(sweep_id)
@@ -125,11 +131,12 @@ def load_sweep(client: MlflowClient, sweep_id: str | None = None) -> Sweep:
         raise ReportError(f"run {sweep_id!r} is not a sweep (no tag sweep=true); pass the id "
                           "of a sweep's parent run")
     exp = parent.info.experiment_id
-    kids = tracking.children(client, exp, sweep_id)
+    found = reuse.sweep_runs(client, sweep_id, exp)
+    kids = found.all
     keys = {k for r in kids for k in r.data.params}
     varying = sorted(k for k in keys if k not in SWEEP_AXES and not k.startswith(NOT_COMPARED)
                      and len({r.data.params[k] for r in kids if k in r.data.params}) > 1)
-    rows = [_row(r, varying) for r in kids]
+    rows = [_row(r, varying, r.info.run_id in found.reused_ids) for r in kids]
     bayes = [r.metric("bayes_error") for r in rows if math.isfinite(r.metric("bayes_error"))]
     tolerances = {r.data.params.get("diagnosis.tolerance") for r in kids} - {None}
     return Sweep(run_id=sweep_id, experiment=client.get_experiment(exp).name,
@@ -137,7 +144,7 @@ def load_sweep(client: MlflowClient, sweep_id: str | None = None) -> Sweep:
                  rows=runs.ranked(rows, key=_rank), varying=varying,
                  bayes_error=max(bayes) if bayes else 0.0,
                  tolerance=float(min(tolerances)) if tolerances else 0.02, experiment_id=exp,
-                 selection=seeds.selection(kids))
+                 selection=seeds.selection(kids), missing_reused=tuple(found.missing))
 
 
 def _rank(row: Row) -> tuple:

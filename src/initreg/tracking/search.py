@@ -1,5 +1,5 @@
 """Runs and models read back from the store: every page of a search, a sweep's children, the
-config hashes already FINISHED, a run's logged model."""
+config hashes already FINISHED (and the runs that hold them), a run's logged model."""
 
 from collections.abc import Iterable
 
@@ -34,10 +34,18 @@ def children(mlflow: MlflowClient, experiment: str, parent_id: str) -> list:
                        f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_id}'")
 
 
+def finished_runs(mlflow: MlflowClient, experiment: str) -> dict[str, str]:
+    """``{config_hash: run id}`` of the experiment's FINISHED runs, in one search: for a hash
+    several runs FINISHED (runs without ``resume``), the one that started last."""
+    runs = search_runs(mlflow, [experiment], "attributes.status = 'FINISHED'",
+                       order_by=["attributes.start_time ASC"])
+    return {r.data.tags["config_hash"]: r.info.run_id for r in runs
+            if r.data.tags.get("config_hash")}
+
+
 def finished_hashes(mlflow: MlflowClient, experiment: str) -> set[str]:
     """``config_hash`` tags of the experiment's FINISHED runs."""
-    runs = search_runs(mlflow, [experiment], "attributes.status = 'FINISHED'")
-    return {r.data.tags.get("config_hash") for r in runs} - {None}
+    return set(finished_runs(mlflow, experiment))
 
 
 def logged_model(mlflow: MlflowClient, experiment: str, run_id: str, name: str = "model"):
