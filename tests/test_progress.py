@@ -46,6 +46,43 @@ def test_time_left_is_the_steady_pace_after_each_workers_first_job():
     assert progress.time_left(0.0, 99.0, ended, to_train=1, workers=2) == 0.0  # overdue
 
 
+def test_a_workers_own_cycle_sets_the_pace_whatever_the_workers_phases():
+    # two workers out of phase: a ends jobs at 5.0 and 6.3 (a cycle of 1.3 s), b its slow first
+    # at 8.0; the sweep's last two ends are 1.7 s apart, which is no one's pace
+    ended = [5.0, 6.3, 8.0]
+    by_worker = {"a": [5.0, 6.3], "b": [8.0]}
+    left = progress.time_left(0.0, 8.0, ended, to_train=24, workers=2, by_worker=by_worker)
+    assert left == pytest.approx(24 * 1.3 / 2)
+    assert progress.time_left(0.0, 8.0, ended, to_train=24, workers=2) == pytest.approx(24 * 1.7)
+    # every job its own process (a cluster): no worker ends two jobs, the sweep's ends decide
+    alone = {"x": [5.0], "y": [6.3], "z": [8.0]}
+    assert progress.time_left(0.0, 8.0, ended, 24, 2, alone) == pytest.approx(24 * 1.7)
+    # the cycles of several workers are averaged
+    both = {"a": [5.0, 6.3, 7.6], "b": [8.0, 9.5]}
+    assert progress.time_left(0.0, 9.5, [5.0, 6.3, 7.6, 8.0, 9.5], 10, 2, both) == \
+        pytest.approx(10 * (1.3 + 1.5) / 2 / 2)
+
+
+def test_the_outcome_files_name_their_worker_and_the_estimate_uses_it(tmp_path):
+    out = io.StringIO()
+    shown = progress.SweepProgress(tmp_path, planned=6, interactive=False, out=out,
+                                   clock=Clock(1000.0))
+    for job, (at, worker) in enumerate([(1001.0, "h:1"), (1001.1, "h:2")]):
+        write(tmp_path, str(job), at, name=f"j{job}", status="RUNNING", worker=worker)
+    shown.poll()
+    write(tmp_path, "0", 1005.0, name="j0", status="FINISHED", dev_accuracy=0.9, worker="h:1")
+    write(tmp_path, "2", 1005.1, name="j2", status="RUNNING", worker="h:1")
+    write(tmp_path, "2", 1006.2, name="j2", status="FINISHED", dev_accuracy=0.9, worker="h:1")
+    write(tmp_path, "1", 1008.0, name="j1", status="FINISHED", dev_accuracy=0.9, worker="h:2")
+    shown.clock.now = 1008.0
+    shown.poll()
+    assert shown.by_worker == {"h:1": pytest.approx([1005.0, 1006.2]),
+                               "h:2": pytest.approx([1008.0])}
+    # 3 jobs to train at h:1's cycle of 1.2 s over 2 workers: 1.8 s (the pace between the
+    # sweep's last ends, 1.8 s a job, would say 5.4 s)
+    assert out.getvalue().splitlines()[-1].endswith("~1.8s left)")
+
+
 def test_a_recorded_sweeps_estimate_is_within_a_fifth_at_its_first_tenth():
     """The end times of a real 2-worker default sweep (27 jobs, seconds from its start, read
     off its console on a busy machine): the first job of each worker paid for the process

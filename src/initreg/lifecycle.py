@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import signal
+import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -83,7 +84,8 @@ def write_status(name: str, outcome: JobOutcome) -> None:
     if not HydraConfig.initialized():
         return
     folder = Path(HydraConfig.get().runtime.output_dir)
-    record = {"name": name, "overrides": overrides_text(), **asdict(outcome)}
+    record = {"name": name, "overrides": overrides_text(), **asdict(outcome),
+              "worker": f"{socket.gethostname()}:{os.getpid()}"}  # the sweep's time estimate
     try:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / STATUS_FILE).write_text(json.dumps(record, indent=2, default=str))

@@ -134,17 +134,21 @@ def duration(seconds: float) -> str:
 
 
 def time_left(began: float, now: float, ended: list[float], to_train: int,
-              workers: int = 1) -> float | None:
+              workers: int = 1, by_worker: dict[str, list[float]] | None = None
+              ) -> float | None:
     """Seconds left at the sweep's steady pace, for the ``to_train`` jobs still to train.
 
     ``ended`` holds when each trained job ended (in order), ``workers`` how many jobs have run
-    at once. The first job of each worker also pays for starting its process (imports, the
-    store, the compiled kernel's cache), which later jobs do not, so the pace is measured
-    after it: ``(ended[-1] - ended[workers - 1]) / (len(ended) - workers)`` per job, the
-    throughput of all workers together; what is left counts from the last end, ``now`` having
-    moved on since. Until more than ``workers`` jobs have ended there is no such pace, and the
-    pace so far (``(now - began) / len(ended)``) stands in. None before any job has ended.
-    Jobs skipped by ``resume`` take no time and count in neither ``ended`` nor ``to_train``.
+    at once, ``by_worker`` the same end times per worker process (from the jobs' outcome
+    files). The first job of each worker also pays for starting its process (imports, the
+    store, the compiled kernel's cache), which later jobs do not, so the pace is measured after
+    it. Best, a worker's own cycle: the time between its consecutive ends, averaged over the
+    workers that have ended two jobs, over ``workers`` running side by side. Without that
+    (every job its own process, as on a cluster): the time between the sweep's ends after the
+    ``workers``-th, ``(ended[-1] - ended[workers - 1]) / (len(ended) - workers)``; before that
+    too, the pace so far, ``(now - began) / len(ended)``. What is left counts from the last
+    end, ``now`` having moved on since. None before any job has ended. Jobs skipped by
+    ``resume`` take no time and count in neither ``ended`` nor ``to_train``.
     """
     if to_train <= 0:
         return 0.0
@@ -152,9 +156,13 @@ def time_left(began: float, now: float, ended: list[float], to_train: int,
     if done == 0 or now <= began:
         return None
     workers = max(1, workers)
-    if done <= workers:
+    cycles = [(max(t) - min(t)) / (len(t) - 1) for t in (by_worker or {}).values() if len(t) > 1]
+    if cycles:
+        pace = sum(cycles) / len(cycles) / workers
+    elif done > workers:
+        pace = (ended[-1] - ended[workers - 1]) / (done - workers)
+    else:
         return (now - began) / done * to_train
-    pace = (ended[-1] - ended[workers - 1]) / (done - workers)
     return max(0.0, ended[-1] + pace * to_train - now)
 
 
@@ -196,6 +204,7 @@ class SweepProgress:
         self.jobs: dict[str, _Job] = {}
         self.started = self.done = self.trained = 0
         self.ended: list[float] = []  # when each trained job ended (its outcome file's mtime)
+        self.by_worker: dict[str, list[float]] = {}  # the same, per worker process
         # outcome files already there (a reused folder) are not this sweep's
         self._seen = {p: p.stat().st_mtime for p in self._files()}
         self._stop = threading.Event()
@@ -274,6 +283,8 @@ class SweepProgress:
             if status != "skipped":
                 self.trained += 1
                 self.ended.append(mtime)
+                if record.get("worker"):
+                    self.by_worker.setdefault(record["worker"], []).append(mtime)
             lines.append(self._end_line(job, record, mtime))
         return lines
 
@@ -301,8 +312,8 @@ class SweepProgress:
         now = self.clock()
         to_train = max(0, self.planned - self.skipped_planned - self.trained) \
             if self.planned else 0
-        left = time_left(self.began, now, sorted(self.ended), to_train,
-                         self.workers) if self.planned else None
+        left = time_left(self.began, now, sorted(self.ended), to_train, self.workers,
+                         self.by_worker) if self.planned else None
         tail = "left: estimating" if left is None else f"~{duration(left)} left"
         if self.planned and self.done >= self.planned:
             tail = "all done"
