@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import math
+import os
 import statistics
 from pathlib import Path
 
@@ -143,12 +144,19 @@ def resumed(store, tmp_path):
     return client, parent.run_id, old, text
 
 
-def test_a_resumed_sweep_aggregates_the_runs_it_reused(resumed):
+def test_a_resumed_sweep_aggregates_the_runs_it_reused(resumed, capfd):
     """Its parent's aggregate metrics and selection are over seeds 0, 1 and 2, not seed 2
     alone (where every configuration has one seed, and nothing is aggregated)."""
     client, parent_id, old, text = resumed
     done = client.get_run(parent_id)
+    capfd.readouterr()
     assert reuse.recorded_ids(client, parent_id) == list(old.values())
+    # read back quietly: no MLflow progress bar on the report's console, and it stays off
+    assert "Downloading artifacts" not in "".join(capfd.readouterr())
+    assert reuse.PROGRESS_BAR not in os.environ
+    earlier = next(iter(old.values()))  # a run of the earlier sweep: it reused nothing
+    assert reuse.recorded_ids(client, earlier) == []
+    assert "Downloading artifacts" not in "".join(capfd.readouterr())
     assert done.data.tags["jobs_reused"] == "8" and done.data.tags["jobs"] == "4"
     assert done.data.metrics["seeds"] == 3 and done.data.metrics["configurations_complete"] == 4
     he_l2 = DEV[("he", 0.7, 1.0)]

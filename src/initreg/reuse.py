@@ -13,9 +13,11 @@ each checked to look like one. A reused run deleted since is left out and named.
 """
 
 import json
+import os
 import re
 import tempfile
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from mlflow.exceptions import MlflowException
 from initreg import tracking
 
 REUSED_FILE = "reused_runs.json"  # on the parent run: {"run_ids": [...]}
+PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 RUN_ID = re.compile(r"[A-Za-z0-9][\w-]{0,255}")  # MLflow's own rule for a run id
 
 
@@ -45,16 +48,38 @@ def record(mlflow, parent_id: str, ids: Sequence[str]) -> None:
 
 def recorded_ids(client, parent_id: str) -> list[str]:
     """The run ids :func:`record` left on ``parent_id`` ([] when none, or unreadable); anything
-    that is not a run id is dropped."""
-    with tempfile.TemporaryDirectory(prefix="initreg-") as tmp:
+    that is not a run id is dropped. Downloaded only when the parent has the file, and without
+    MLflow's progress bar (the report's console is for the report)."""
+    try:
+        names = {a.path for a in tracking.retry(client.list_artifacts, parent_id)}
+    except MlflowException:
+        return []
+    if REUSED_FILE not in names:
+        return []
+    with tempfile.TemporaryDirectory(prefix="initreg-") as tmp, _no_progress_bar():
         try:
             path = tracking.retry(client.download_artifacts, parent_id, REUSED_FILE, tmp)
             data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (MlflowException, OSError, ValueError):  # none (nothing reused), or not JSON
+        except (MlflowException, OSError, ValueError):  # unreadable, or not JSON
             return []
     ids = data.get("run_ids") if isinstance(data, dict) else None
     return [i for i in ids if isinstance(i, str) and RUN_ID.fullmatch(i)] \
         if isinstance(ids, list) else []
+
+
+@contextmanager
+def _no_progress_bar():
+    """MLflow's artifact progress bar off for one download (its switch is an environment
+    variable, read at each download), as it was after."""
+    before = os.environ.get(PROGRESS_BAR)
+    os.environ[PROGRESS_BAR] = "false"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(PROGRESS_BAR, None)
+        else:
+            os.environ[PROGRESS_BAR] = before
 
 
 def fetch(client, ids: Iterable[str]) -> tuple[list, list[str]]:
