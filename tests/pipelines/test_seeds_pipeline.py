@@ -67,6 +67,8 @@ def test_the_report_sections_aggregate_the_runs_by_seed(seeded):
         assert f"better in {wins} of 3 seeds" in line
 
 
+@pytest.mark.slow  # two real sweeps (~25 s); `.ci/run` runs it. test_seeds_report.py has the
+# same reuse in one process, on job records and a real store
 def test_a_resumed_sweep_reuses_the_earlier_seeds_and_aggregates_them_all(tmp_path):
     """2 seeds, then the same sweep with 3 and resume=true: the second trains seed 2 only, and
     its parent and report are about all three seeds (the earlier sweep's runs reused)."""
