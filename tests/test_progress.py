@@ -233,3 +233,13 @@ def test_the_workers_are_counted_from_the_jobs_times_not_from_what_one_poll_saw(
     write(tmp_path, "2", 1004.5, name="c", status="RUNNING")
     shown.poll()
     assert shown.workers == 2  # the most at once so far, not how many run now
+
+
+def test_a_worker_whose_jobs_were_never_seen_running_still_counts(tmp_path):
+    shown = progress.SweepProgress(tmp_path, planned=4, interactive=False, out=io.StringIO(),
+                                   clock=Clock(1010.0))
+    # both jobs ended between two polls: no RUNNING state seen, but two workers named
+    write(tmp_path, "0", 1003.0, name="a", status="FINISHED", dev_accuracy=0.9, worker="h:1")
+    write(tmp_path, "1", 1003.5, name="b", status="FAILED", reason="gradcheck", worker="h:2")
+    shown.poll()
+    assert shown.workers == 2

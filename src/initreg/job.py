@@ -46,9 +46,10 @@ from initreg.lifecycle import (
 from initreg.nn import DivergenceError, stats
 
 log = logging.getLogger("initreg.train")
-# metric points are written in batches of up to 1000, at most FLUSH_SECONDS after they were
-# measured: the UI shows a long run's progress, and a short one writes once, not every 50
-# points (each write is a transaction the other workers wait for)
+# metric points are written in batches of up to 1000, with the first point logged once the
+# oldest has waited FLUSH_SECONDS (and at the run's end): the UI shows a long run's progress,
+# and a short one writes once, not every 50 points (each write is a transaction the other
+# workers wait for)
 FLUSH_SECONDS = 2.0
 QUIET = {progress.QUIET: True}  # a line the sweep's own progress line already says
 
@@ -287,7 +288,10 @@ def _gated_run(cfg, run, model, ds, folder: Path) -> JobOutcome:
     try:
         history = train_model(cfg, model, ds, run, start_stats)
     except BaseException as err:  # not evaluated: the dev accuracy's last value is no number
-        run.add_metric("dev_accuracy", math.nan, end)
+        try:
+            run.add_metric("dev_accuracy", math.nan, end)
+        except Exception as store_err:  # a store that fails must not hide Ctrl-C or divergence
+            log.error("could not record dev_accuracy NaN: %s", store_err)
         if isinstance(err, DivergenceError):
             return _stop_diverged(run, folder, err)
         raise

@@ -300,12 +300,19 @@ class SweepProgress:
 
     @property
     def workers(self) -> int:
-        """The most jobs that have run at once: at each job's start, how many started jobs had
-        not yet ended (from the outcome files' times, so a poll that sees a start and an end
-        together does not miscount)."""
-        spans = [(j.started, j.ended) for j in self.jobs.values() if j.started is not None]
-        return max((sum(s <= at and (e is None or e > at) for s, e in spans)
-                    for at, _ in spans), default=1)
+        """The most jobs that have run at once, from the outcome files' times (so a poll that
+        sees a start and an end together does not miscount): the jobs seen RUNNING, their
+        starts and ends in time order (an end before a start at the same instant); at least as
+        many as the worker processes that have ended jobs (a job too short to be seen RUNNING
+        still names its worker)."""
+        edges = sorted([(j.started, 1) for j in self.jobs.values() if j.started is not None]
+                       + [(j.ended, -1) for j in self.jobs.values()
+                          if j.started is not None and j.ended is not None])
+        running = most = 0
+        for _, step in edges:
+            running += step
+            most = max(most, running)
+        return max(most, len(self.by_worker), 1)
 
     def estimate(self) -> str:
         """``elapsed 1m02s, ~3m40s left`` (``left: estimating`` before a job has trained)."""

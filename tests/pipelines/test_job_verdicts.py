@@ -8,7 +8,7 @@ import pytest
 from pipeline_utils import all_runs, compose_cfg
 from stores import new_store
 
-from initreg import job, metrics
+from initreg import job, metrics, tracking
 
 FAST = ["train.num_iterations=300", "train.log_every=100"]
 
@@ -114,3 +114,23 @@ def test_a_run_that_is_not_evaluated_has_no_dev_accuracy_to_show(tmp_path, overr
     else:
         assert run.data.tags["failure_reason"] == "diverged"
         assert math.isnan(run.data.metrics["dev_accuracy"])  # the value the runs table shows
+
+
+class _StoreGoneRun(tracking.NoRun):
+    """A run whose store stopped answering: every metric write fails."""
+
+    def add_metric(self, *args, **kwargs):
+        raise tracking.TrackingUnavailable("the tracking server did not answer")
+
+
+def test_a_store_that_fails_while_training_is_interrupted_does_not_hide_the_interrupt(
+        tmp_path, monkeypatch):
+    cfg = compose_cfg(FAST)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(job, "train_model", interrupted)
+    ds, model = job.load_data(cfg), job.build_model(cfg)
+    with pytest.raises(KeyboardInterrupt):  # not TrackingUnavailable: the run ends KILLED
+        job._gated_run(cfg, _StoreGoneRun(), model, ds, tmp_path)
