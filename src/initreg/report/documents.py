@@ -153,7 +153,7 @@ def html_page(sweep: Sweep, figures: dict[str, Path], sections: Sequence[str] = 
 def study_sections(client: MlflowClient, sweep: Sweep, folder: Path) -> list[pages.Section]:
     """Extra sections: a depth study's physics, a fraud sweep's metrics, the seeds sections
     (a configuration run with several seeds) and an Optuna search's trials."""
-    found = reuse.sweep_runs(client, sweep.run_id, sweep.experiment_id or None)
+    found = sweep.found or reuse.sweep_runs(client, sweep.run_id, sweep.experiment_id or None)
     kids = found.all  # with the runs a resumed sweep reused
     params = [r.data.params for r in kids]
     sections = []

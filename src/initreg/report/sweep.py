@@ -72,6 +72,7 @@ class Sweep:
     experiment_id: str = ""
     selection: Selection = Selection(None)  # the selected run (initreg.seeds.selection)
     missing_reused: tuple[str, ...] = ()  # reused run ids no longer in the store (deleted)
+    found: reuse.SweepRuns | None = None  # the MLflow runs read: children and reused runs
 
 
 def latest_sweep(client: MlflowClient) -> str:
@@ -144,7 +145,8 @@ def load_sweep(client: MlflowClient, sweep_id: str | None = None) -> Sweep:
                  rows=runs.ranked(rows, key=_rank), varying=varying,
                  bayes_error=max(bayes) if bayes else 0.0,
                  tolerance=float(min(tolerances)) if tolerances else 0.02, experiment_id=exp,
-                 selection=seeds.selection(kids), missing_reused=tuple(found.missing))
+                 selection=seeds.selection(kids), missing_reused=tuple(found.missing),
+                 found=found)
 
 
 def _rank(row: Row) -> tuple:
