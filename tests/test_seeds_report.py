@@ -110,6 +110,9 @@ def test_a_resumed_sweep_says_what_it_skipped_and_reused(three_seeds, tmp_path):
         configs.markdown and "The other" not in configs.markdown
     partly = seeds.sections(kids, tmp_path, {"jobs_skipped": "6"}, reused=4)[0].markdown
     assert "The other 2 are not: their runs were deleted since" in partly
+    more = seeds.sections(kids, tmp_path, {"jobs_skipped": "4"}, reused=6)[0].markdown
+    assert "2 of those runs finished in another sweep while this one ran." in more
+    assert "The other" not in more
     assert "skipped" not in seeds.sections(kids, tmp_path, {"jobs_skipped": "0"})[0].markdown
 
 

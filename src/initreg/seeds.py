@@ -195,6 +195,9 @@ def sections(runs, folder: Path | None = None, parent_tags=None,
         if reused < skipped:
             what += (f" The other {skipped - reused} are not: their runs were deleted since, "
                      "or the sweep ended before it reached their jobs.")
+        elif reused > skipped:  # a concurrent sweep finished them after this one's start
+            what += (f" {reused - skipped} of those runs finished in another sweep while this "
+                     "one ran.")
     if chosen is None:
         pick = "No configuration finished in every seed: nothing is selected."
     else:
