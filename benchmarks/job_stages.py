@@ -27,7 +27,7 @@ STAGES = [
     ("initreg.job", "load_data"), ("initreg.job", "build_model"),
     ("initreg.tracking", "client"), ("initreg.job", "open_run"),
     ("initreg.job", "log_inputs"), ("initreg.job", "measure_start"),
-    ("initreg.job", "gradcheck_gate"), ("initreg.job", "train"),
+    ("initreg.job", "gradcheck_gate"), ("initreg.job", "train_model"),
     ("initreg.job", "evaluate"), ("initreg.job", "diagnose_run"),
     ("initreg.job", "log_results"), ("initreg.plots", "cost_curve"),
     ("initreg.plots", "decision_boundary"), ("initreg.plots", "layer_stats"),
@@ -86,7 +86,7 @@ def main() -> int:
         rest = vals[1:]
         print(f"{key:18s} {vals[0]:7.3f} {statistics.median(rest):13.3f} {min(rest):7.3f} "
               f"{max(rest):7.3f}")
-    rest = [j - t for j, t in zip(seconds["job"][1:], seconds["train"][1:], strict=True)]
+    rest = [j - t for j, t in zip(seconds["job"][1:], seconds["train_model"][1:], strict=True)]
     print(f"job minus train: median {statistics.median(rest):.3f} s "
           f"(min {min(rest):.3f}, max {max(rest):.3f})")
     return 0
