@@ -49,7 +49,7 @@ $(STAMP): pyproject.toml
 TEST_WORKERS ?= auto
 
 test: setup  ## fast suite (no tests marked slow), on every core
-	$(PY) -m pytest -m "not slow" -n $(call q,$(TEST_WORKERS)) --dist loadfile
+	$(PY) -m pytest -m "not slow" -n $(call q,$(TEST_WORKERS)) --dist loadfile --no-loadscope-reorder
 
 test-all: setup  ## everything, slow sweeps and services included
 	$(PY) -m pytest

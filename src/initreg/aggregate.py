@@ -26,8 +26,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from scipy import stats as scipy_stats
-
 from initreg.reproduction import EPS, Claim, ClaimResult
 from initreg.runs import best_run, rank_key, ranked, reg_label
 
@@ -211,6 +209,10 @@ def paired_t_p_value(diffs: Sequence[float]) -> float | None:
     if sd <= EPS:
         return None
     t = statistics.fmean(diffs) / (sd / math.sqrt(n))
+    # imported here: scipy.stats takes half a second to import, and every sweep's submitting
+    # process imports this module to close the sweep, with seeds or not
+    from scipy import stats as scipy_stats
+
     return float(2 * scipy_stats.t.sf(abs(t), df=n - 1))
 
 

@@ -11,7 +11,9 @@ from pipeline_utils import all_runs, run_pipeline
 from initreg import search
 from initreg.runs import sweep_children
 
-FAST = ["train.num_iterations=50", "train.log_every=10"]
+# One worker: each batch of trials runs in the submitting process, without starting worker
+# processes (the parallel workers are what test_console, test_train_pipeline and test_faults check).
+FAST = ["train.num_iterations=50", "train.log_every=10", "hydra.launcher.n_jobs=1"]
 PLANTED = "planted.DoubledW1Net"
 SPACE = ["hydra/sweeper=optuna", f"model._target_=choice(initreg.nn.Network,{PLANTED})",
          "reg.lambd=interval(0,1)"]

@@ -150,7 +150,8 @@ def test_a_sweep_with_one_bad_job_runs_nothing(tmp_path, seeded_store):
 
 
 def test_divergence_stops_the_run_and_the_sweep_goes_on(tmp_path, store):
-    proc = run_pipeline(["-m", "train.learning_rate=0.3,100", "hydra.launcher.n_jobs=2",
+    # one worker: the diverging job runs first and the next one still runs after it
+    proc = run_pipeline(["-m", "train.learning_rate=100,0.3", "hydra.launcher.n_jobs=1",
                          "train.num_iterations=3000", "train.log_every=500"], tmp_path)
     kids = {float(r.data.params["train.learning_rate"]): r for r in all_runs(store)
             if r.data.tags.get("mlflow.parentRunId")}
@@ -174,8 +175,9 @@ def test_non_finite_init_is_reported_by_the_guard_at_iteration_0(tmp_path, store
 
 
 def test_an_exception_ends_the_run_failed_and_the_sweep_exits_non_zero(tmp_path, store):
-    proc = run_pipeline(["-m", "model._target_=initreg.nn.Network,planted.CrashingNet",
-                         "hydra.launcher.n_jobs=2", *FAST], tmp_path, check=False)
+    # one worker: the crashing job runs first and the next one still runs after it
+    proc = run_pipeline(["-m", "model._target_=planted.CrashingNet,initreg.nn.Network",
+                         "hydra.launcher.n_jobs=1", *FAST], tmp_path, check=False)
     assert proc.returncode != 0
     runs = all_runs(store)
     kids = {r.data.params["model._target_"]: r for r in runs

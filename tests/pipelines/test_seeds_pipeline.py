@@ -9,7 +9,9 @@ from pipeline_utils import all_runs, run_pipeline
 from initreg import report, reuse, seeds, summary
 from initreg.runs import sweep_children
 
-FAST = ["train.num_iterations=50", "train.log_every=10", "hydra.launcher.n_jobs=2"]
+# One worker: the jobs run in the submitting process, without starting worker processes (the
+# parallel workers are what test_console, test_train_pipeline and test_faults check).
+FAST = ["train.num_iterations=50", "train.log_every=10", "hydra.launcher.n_jobs=1"]
 
 
 def parents(client):

@@ -10,13 +10,15 @@ from pipeline_utils import ROOT, all_runs, run_in_process, run_pipeline
 from initreg import job_training, studies
 from initreg.runs import latest_sweep, sweep_children
 
-QUICK = ["train.num_iterations=120", "train.log_every=40", "hydra.launcher.n_jobs=2"]
+# One worker: the jobs run in the submitting process, without starting worker processes (the
+# parallel workers are what test_console, test_train_pipeline and test_faults check).
+QUICK = ["train.num_iterations=120", "train.log_every=40", "hydra.launcher.n_jobs=1"]
 
 
 def run_study(script: str, args, tmp_path, timeout=900):
     """pipelines/<script> for real, into the temporary store, sweep folder and reports."""
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlruns/mlflow.db"}
-    cmd = [sys.executable, str(ROOT / "pipelines" / script), "--jobs", "2",
+    cmd = [sys.executable, str(ROOT / "pipelines" / script), "--jobs", "1",
            "--out", str(tmp_path / "reports"), "--multirun", str(tmp_path / "multirun"), *args]
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=timeout)
