@@ -18,6 +18,7 @@ import hydra
 from omegaconf import DictConfig
 
 from initreg import config as schema
+from initreg import interrupts
 from initreg.data import DataError
 from initreg.job import Terminated, run_job
 from initreg.lifecycle import in_sweep
@@ -27,16 +28,21 @@ from initreg.tracking import TrackingUnavailable
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 
-def _on_sigterm(signum, frame):
-    raise Terminated("SIGTERM")
+def _stop(signum, frame):
+    """Ctrl-C and SIGTERM end the run KILLED: raised at once, or as soon as a write to the
+    store under way has ended (``initreg.interrupts``)."""
+    interrupts.raise_or_hold(KeyboardInterrupt() if signum == signal.SIGINT
+                             else Terminated("SIGTERM"))
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float:
-    try:
-        signal.signal(signal.SIGTERM, _on_sigterm)
-    except ValueError:  # not the main thread (a thread-based launcher)
-        pass
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) in (signal.SIG_DFL, signal.default_int_handler):
+            try:  # Python's default only: a sweep's own handler stays (initreg.callbacks)
+                signal.signal(signum, _stop)
+            except ValueError:  # not the main thread (a thread-based launcher)
+                pass
     if in_sweep():  # the sweeper gets the dev accuracy; failures are the summary's to list
         # A joblib worker without psutil runs a full gc.collect() after every job: ~0.2 s over
         # the ~460k objects its imports hold. Frozen, they are left out of every collection

@@ -21,7 +21,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from initreg import doctor, tracking
+from initreg import doctor, interrupts, tracking
 from initreg.config import ConfigError, validate
 from initreg.data import DataError
 from initreg.job import Terminated, load_data
@@ -140,7 +140,8 @@ class SweepCallback(Callback):
         """Ctrl-C and SIGTERM stop the sweep: the jobs end KILLED, then the parent."""
         def stop(signum, frame):
             self._interrupted = signal.Signals(signum).name
-            raise KeyboardInterrupt if signum == signal.SIGINT else Terminated("SIGTERM")
+            interrupts.raise_or_hold(KeyboardInterrupt() if signum == signal.SIGINT
+                                     else Terminated("SIGTERM"))
 
         try:
             signal.signal(signal.SIGINT, stop)

@@ -126,6 +126,9 @@ def validate(cfg, n_features: int | None = None, n_examples: int | None = None) 
     timeout = cfg.tracking.timeout_s
     if not _is_number(timeout) or not 1 <= timeout <= 3600:
         _fail("tracking.timeout_s", timeout, "a number of seconds in [1, 3600]")
+    flush = cfg.tracking.flush_seconds
+    if not _is_number(flush) or not 0 <= flush <= 3600:
+        _fail("tracking.flush_seconds", flush, "a number of seconds in [0, 3600]")
     _check_experiment(cfg)
     if cfg.tracking.enabled:
         _check_tracking_uri(cfg.tracking.uri)

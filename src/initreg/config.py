@@ -94,6 +94,7 @@ class TrackingConf:
     uri: str | None = MISSING  # null: $MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db
     experiment: str | None = MISSING  # null: the data set's name
     timeout_s: float = MISSING  # how long one call may wait for a tracking server that is gone
+    flush_seconds: float = MISSING  # how old the oldest unwritten metric point may get
 
 
 @dataclass

@@ -46,11 +46,6 @@ from initreg.lifecycle import (
 from initreg.nn import DivergenceError, stats
 
 log = logging.getLogger("initreg.train")
-# metric points are written in batches of up to 1000, with the first point logged once the
-# oldest has waited FLUSH_SECONDS (and at the run's end): the UI shows a long run's progress,
-# and a short one writes once, not every 50 points (each write is a transaction the other
-# workers wait for)
-FLUSH_SECONDS = 2.0
 QUIET = {progress.QUIET: True}  # a line the sweep's own progress line already says
 
 
@@ -134,7 +129,12 @@ def open_run(cfg: DictConfig, resolved: dict, config_hash: str, name: str | None
                                    "git_commit": source.get("mlflow.source.git.commit"),
                                    "overrides": overrides_text(), **doctor.process_tags(),
                                    **source},
-                             flush_seconds=FLUSH_SECONDS)
+                             # metric points are written in batches of up to 1000, once the
+                             # oldest has waited tracking.flush_seconds (and at the run's end):
+                             # the UI shows a long run's progress, and a short run writes once,
+                             # not every 50 points (each write is a transaction the other
+                             # workers wait for)
+                             flush_seconds=cfg.tracking.flush_seconds)
     if cfg.resume:
         rival = rival_run(mlflow, exp, config_hash, run.run_id)
         if rival is not None:

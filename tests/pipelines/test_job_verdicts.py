@@ -134,3 +134,22 @@ def test_a_store_that_fails_while_training_is_interrupted_does_not_hide_the_inte
     ds, model = job.load_data(cfg), job.build_model(cfg)
     with pytest.raises(KeyboardInterrupt):  # not TrackingUnavailable: the run ends KILLED
         job._gated_run(cfg, _StoreGoneRun(), model, ds, tmp_path)
+
+
+@pytest.mark.parametrize("seconds", [0, 3600])
+def test_a_run_writes_its_metrics_as_often_as_tracking_flush_seconds_says(
+        tmp_path, monkeypatch, seconds):
+    batches = []
+    write = tracking.Run.flush
+
+    def counted(self):
+        if self._metrics:
+            batches.append(len(self._metrics))
+        write(self)
+
+    monkeypatch.setattr(tracking.Run, "flush", counted)
+    _run(tmp_path, [f"tracking.flush_seconds={seconds}"])
+    if seconds == 0:  # every point as it comes: the UI is never behind
+        assert len(batches) > 20 and set(batches) == {1}
+    else:  # a run shorter than the wait: its points written together, when it ends
+        assert len(batches) == 1 and batches[0] > 20

@@ -68,6 +68,8 @@ BAD_INPUT = [
     ("gradcheck.epsilon=0", "gradcheck.epsilon=0.0 is not allowed; allowed: a number > 0"),
     ("gradcheck.epsilon=-1e-7", "gradcheck.epsilon=-1e-07 is not allowed"),
     ("data.train_fraction=0", "data.train_fraction=0.0 is not allowed; allowed: a number in"),
+    ("tracking.flush_seconds=-1",
+     "tracking.flush_seconds=-1.0 is not allowed; allowed: a number of seconds in [0, 3600]"),
 ]
 
 
@@ -226,7 +228,8 @@ def _training(client):
 
 # A run that trains until it is stopped: at learning rate 0.3 the default net collapses near
 # iteration 50,000 and the guard ends it FAILED first under a slow machine; at 0.05 it trains on.
-LONG = ["train.num_iterations=10000000", "train.log_every=1000", "train.learning_rate=0.05"]
+LONG = ["train.num_iterations=10000000", "train.log_every=1000", "train.learning_rate=0.05",
+        "tracking.flush_seconds=0.2"]  # in the store as training within 0.2 s, not 2
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])

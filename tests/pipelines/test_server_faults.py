@@ -51,7 +51,8 @@ def test_a_server_killed_mid_sweep_fails_fast_and_every_job_is_listed(tmp_path):
         sweep = subprocess.Popen(
             [sys.executable, str(TRAIN), "-m", "init=zeros,he", "reg.lambd=0.0,0.7",
              "hydra.launcher.n_jobs=2", "train.num_iterations=10000000", "train.log_every=200",
-             "tracking.timeout_s=6", f"hydra.sweep.dir={tmp_path}/multirun"],
+             "tracking.timeout_s=6", "tracking.flush_seconds=0.2",
+             f"hydra.sweep.dir={tmp_path}/multirun"],
             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             start_new_session=True)
         client = tracking.client(base)

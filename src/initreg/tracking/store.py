@@ -17,6 +17,8 @@ from pathlib import Path
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from initreg import interrupts
+
 DEFAULT_URI = "sqlite:///mlruns/mlflow.db"
 SQLITE_TIMEOUT_S = 60
 
@@ -53,14 +55,16 @@ _UNREACHABLE = re.compile(r"API request to (https?://[^/\s]+)\S* failed with exc
 
 
 def retry(fn: Callable, *args, attempts: int = 8, **kwargs):
-    """Call ``fn``, retrying with backoff while SQLite reports a lock.
+    """Call ``fn``, retrying with backoff while SQLite reports a lock; Ctrl-C and SIGTERM
+    raise once a call has ended (:mod:`initreg.interrupts`), never inside one.
 
     A tracking server that did not answer (MLflow has already retried, within the bound set
     by ``bound_http_wait``) raises ``TrackingUnavailable`` naming the server.
     """
     for attempt in range(attempts):
         try:
-            return fn(*args, **kwargs)
+            with interrupts.held():  # Ctrl-C / SIGTERM raise after the call, not inside it
+                return fn(*args, **kwargs)
         except MlflowException as err:
             gone = _UNREACHABLE.search(str(err))
             if gone:
