@@ -135,6 +135,14 @@ def main() -> int:
     for mod in IMPORTS:
         __import__(mod)
         table.add(f"import {mod}")
+    job = owner_of("initreg.job")
+    run_job = job.run_job
+
+    def started(cfg):  # Hydra's start: its plugins found, the config composed
+        table.add("Hydra's start")
+        return run_job(cfg)
+
+    job.run_job = started  # what pipelines/train.py imports when it runs
     for mod_name, attr in STAGES:
         wrap(table, owner_of(mod_name), attr, attr)
     watch_kernel(table)
