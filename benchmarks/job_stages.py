@@ -18,10 +18,6 @@ from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from run import compose  # noqa: E402
-
 # (module, attribute) of each timed stage, in the order a job runs them
 STAGES = [
     ("initreg.job", "load_data"), ("initreg.job", "build_model"),
@@ -36,14 +32,20 @@ STAGES = [
 ]
 
 
-def wrap_stages(seconds: dict[str, list[float]]) -> None:
-    """Replace each stage by a wrapper adding its seconds to ``seconds[name]`` per job."""
+def owner_of(mod_name: str):
+    """The module (or, for ``module.Class``, the class) a stage of ``STAGES`` is an attribute
+    of."""
     import importlib
 
+    parent, _, cls = mod_name.rpartition(".")
+    return (getattr(importlib.import_module(parent), cls) if cls[0].isupper()
+            else importlib.import_module(mod_name))
+
+
+def wrap_stages(seconds: dict[str, list[float]]) -> None:
+    """Replace each stage by a wrapper adding its seconds to ``seconds[name]`` per job."""
     for mod_name, attr in STAGES:
-        parent, _, cls = mod_name.rpartition(".")
-        owner = (getattr(importlib.import_module(parent), cls) if cls[0].isupper()
-                 else importlib.import_module(mod_name))
+        owner = owner_of(mod_name)
         fn = getattr(owner, attr)
 
         def timed(*args, _fn=fn, _key=attr, **kwargs):
@@ -71,6 +73,9 @@ def main() -> int:
     ap.add_argument("--iterations", type=int, default=3000)
     args = ap.parse_args()
     logging.getLogger("initreg").setLevel(logging.WARNING)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from run import compose  # its module imports NumPy and initreg: not on job_memory's path
+
     from initreg import job
 
     seconds: dict[str, list[float]] = defaultdict(list)

@@ -120,3 +120,14 @@ def test_sweep_job_overheads_reads_each_workers_jobs_in_order(tmp_path):
     assert sorted(out["first"]) == pytest.approx([0.5, 1.0])  # 3.0 - 2.0 and 2.0 - 1.5
     # worker 1: 6.0 - 4.0 - 1.0 and 7.6 - 6.0 - 1.25; worker 2: 5.3 - 3.2 - 1.5
     assert sorted(out["steady"]) == pytest.approx([0.35, 0.6, 1.0])
+
+
+def test_every_stage_the_job_scripts_wrap_is_a_function_the_job_calls():
+    import job_memory
+    import job_stages
+
+    for mod_name, attr in job_stages.STAGES:
+        assert callable(getattr(job_stages.owner_of(mod_name), attr, None)), (mod_name, attr)
+    # the mappings' resident pages add up to the process's resident set
+    total = sum(mib for _, mib in job_memory.by_mapping(top=None))
+    assert abs(total - job_memory.status()["VmRSS"]) < 0.03 * total  # read at other moments

@@ -121,3 +121,25 @@ def test_gradient_check_passes_at_the_init_itself(init, lambd, keep_prob):
     X, Y = _data(2, 16, seed=1)
     result = gradient_check(model_objective(net, X, Y, mask_seed=7), net.params)
     assert result.passed, result.summary()
+
+
+def test_predict_proba_of_many_examples_holds_only_a_block_at_once_and_gives_the_same_numbers():
+    # a decision boundary's 300 x 300 grid through 50 units: one pass holds two (50, 90000)
+    # activations (36 MB each) at once; blocks of PREDICT_COLUMNS (8192) hold under 8 MB
+    import tracemalloc
+
+    from initreg.nn import backprop, layers
+
+    net = Network([2, 50, 50, 1], seed=3)
+    X = np.random.default_rng(1).normal(size=(2, 90_000)) * 3
+    weights, biases = net._weights_and_biases()
+    whole = layers.sigmoid(backprop.forward(weights, biases, X))  # every column at once
+    tracemalloc.start()
+    try:
+        proba = net.predict_proba(X)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(proba, whole)  # a column's numbers do not depend on the others
+    assert peak < 50 * 90_000 * 8 / 4
+    assert net.predict_proba(X[:, :0]).shape == (1, 0)

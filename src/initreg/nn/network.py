@@ -9,6 +9,8 @@ from initreg.nn.init import check_scheme, initialize
 from initreg.nn.rng import Rng, weight_rng
 from initreg.nn.threads import check_threads
 
+PREDICT_COLUMNS = 8192  # examples per forward pass of predict_proba: bounds its temporaries
+
 
 def _check_layer_dims(layer_dims) -> list[int]:
     dims = list(layer_dims) if layer_dims is not None else []
@@ -207,10 +209,22 @@ class Network:
         return EngineView(self, engine)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """P(y = 1 | x) for each column of X, shape (1, m); dropout never applies here."""
+        """P(y = 1 | x) for each column of X (n_x, m), shape (1, m); dropout never applies here.
+
+        More than ``PREDICT_COLUMNS`` examples go through in blocks of that many columns, so a
+        decision boundary's grid (90,000 points) does not hold a (n_l, 90000) activation per
+        layer at once; a column's numbers do not depend on the other columns.
+        """
         weights, biases = self._weights_and_biases()
-        ZL = backprop.forward(weights, biases, np.asarray(X, dtype=self.dtype))
-        return layers.sigmoid(ZL)
+        X = np.asarray(X, dtype=self.dtype)
+        m = X.shape[1] if X.ndim == 2 else 0
+        if m <= PREDICT_COLUMNS:
+            return layers.sigmoid(backprop.forward(weights, biases, X))
+        proba = np.empty((1, m), self.dtype)
+        for start in range(0, m, PREDICT_COLUMNS):
+            block = slice(start, start + PREDICT_COLUMNS)
+            proba[:, block] = layers.sigmoid(backprop.forward(weights, biases, X[:, block]))
+        return proba
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """0/1 labels of shape (1, m), threshold 0.5."""
