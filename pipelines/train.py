@@ -20,10 +20,7 @@ from omegaconf import DictConfig
 from initreg import config as schema
 from initreg import interrupts
 from initreg.data import DataError
-from initreg.job import Terminated, run_job
-from initreg.lifecycle import in_sweep
 from initreg.overrides import check_overrides
-from initreg.tracking import TrackingUnavailable
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
@@ -32,11 +29,17 @@ def _stop(signum, frame):
     """Ctrl-C and SIGTERM end the run KILLED: raised at once, or as soon as a write to the
     store under way has ended (``initreg.interrupts``)."""
     interrupts.raise_or_hold(KeyboardInterrupt() if signum == signal.SIGINT
-                             else Terminated("SIGTERM"))
+                             else interrupts.Terminated("SIGTERM"))
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float:
+    # imported once the command line has passed its pre-check (below): a refused value is
+    # answered in half a second, before MLflow, numba and matplotlib are loaded (1.5 s more)
+    from initreg.job import run_job
+    from initreg.lifecycle import in_sweep
+    from initreg.tracking import TrackingUnavailable
+
     for signum in (signal.SIGINT, signal.SIGTERM):
         if signal.getsignal(signum) in (signal.SIG_DFL, signal.default_int_handler):
             try:  # Python's default only: a sweep's own handler stays (initreg.callbacks)
@@ -73,5 +76,5 @@ if __name__ == "__main__":
         main()
     except KeyboardInterrupt:
         sys.exit(130)
-    except Terminated:
+    except interrupts.Terminated:
         sys.exit(143)

@@ -24,7 +24,8 @@ from omegaconf import DictConfig, OmegaConf
 from initreg import doctor, interrupts, tracking
 from initreg.config import ConfigError, validate
 from initreg.data import DataError
-from initreg.job import Terminated, load_data
+from initreg.interrupts import Terminated
+from initreg.job import load_data
 from initreg.job_loading import load_dataset
 from initreg.job_logging import log_inputs
 from initreg.job_names import experiment_name, job_hash

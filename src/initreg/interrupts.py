@@ -17,6 +17,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: the run ends KILLED, like Ctrl-C."""
+
+
 class _Held(threading.local):
     depth = 0  # nested held() blocks open in this thread
     pending: BaseException | None = None  # the first interrupt that arrived inside them

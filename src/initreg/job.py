@@ -29,6 +29,7 @@ from initreg import config as schema
 from initreg import doctor, gradcheck, metrics, progress, tracking
 from initreg.data import Dataset
 from initreg.gradcheck import GradcheckResult
+from initreg.interrupts import Terminated
 from initreg.job_evaluation import diagnose_run, evaluate
 from initreg.job_loading import build_model, load_data
 from initreg.job_logging import log_inputs, log_results
@@ -47,10 +48,6 @@ from initreg.nn import DivergenceError, stats
 
 log = logging.getLogger("initreg.train")
 QUIET = {progress.QUIET: True}  # a line the sweep's own progress line already says
-
-
-class Terminated(BaseException):
-    """SIGTERM arrived: the run ends KILLED, like Ctrl-C."""
 
 
 # --- stages -------------------------------------------------------------------------------------
