@@ -314,3 +314,14 @@ def test_a_run_figure_has_no_clipped_or_overlapping_text(tmp_path, name):
         assert left.x1 < right.x0, (left, right)
     for title in sup:
         assert all(box.y1 < title.y0 for box in axes), (title, axes)
+
+
+def test_margins_stop_widening_for_a_text_too_large_for_the_figure():
+    fig = plots.canvas.Figure(figsize=plots.FIGSIZE, dpi=plots.DPI)
+    plots.canvas.FigureCanvasAgg(fig)
+    left, right = fig.subplots(1, 2)
+    right.set_ylabel("a label far too large to fit " * 3, fontsize=40, rotation=0)
+    plots.canvas.fit_margins(fig, {"left": 0.1, "right": 0.95, "bottom": 0.1, "top": 0.9})
+    for ax in (left, right):
+        box = ax.get_position()
+        assert box.width > 0.1 and box.height > 0.25, box  # panels kept, text left as is

@@ -25,6 +25,7 @@ REGION_COLORS = ("#f6c3c3", "#c3d5f6")
 
 PAD = 1.08 * 10 / 72 * DPI  # pixels between a text and what it must not touch: tight layout's
 SLACK = 2.0  # a text closer than this (pixels) to the edge or to another panel is moved by PAD
+MIN_PANEL = 0.3  # margins are not widened past panels this share of the figure's width/height
 PNG_COMPRESSION = 1  # zlib level: a third faster to write than the default 6, files ~15% larger
 
 
@@ -188,9 +189,13 @@ def _widened(fig: Figure, renderer) -> dict[str, float] | None:
     if y1 > ceiling - SLACK:
         new["top"] -= (y1 - ceiling + PAD) / height
     gap = min((b.x0 - a.x1 for a, b in pairwise(boxes)), default=np.inf)
+    n = len(panels)
+    panel = ((new["right"] - new["left"]) * width - (n - 1) * PAD) / n
     if gap < SLACK:  # the space between panels grows by PAD - gap pixels
-        n = len(panels)
         span = (new["right"] - new["left"]) * width
         space = sp.wspace * span / (n + (n - 1) * sp.wspace) + PAD - gap
-        new["wspace"] = space / ((span - (n - 1) * space) / n)
+        panel = (span - (n - 1) * space) / n
+        new["wspace"] = space / max(panel, 1.0)
+    if panel < MIN_PANEL * width / n or new["top"] - new["bottom"] < MIN_PANEL:
+        return None  # a text too large for the figure: widening would crush the panels
     return new if new != old else None
