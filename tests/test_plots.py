@@ -1,5 +1,8 @@
 """Tests for initreg.plots: valid PNGs, a boundary that follows the predictor, log-scale choice."""
 
+from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
+
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
@@ -201,21 +204,124 @@ def test_bias_variance_scatter_writes_png(tmp_path):
     assert _read_png(out).shape[2] == 4
 
 
-def test_the_run_cost_curve_has_a_log_scaled_iteration_panel(tmp_path, monkeypatch):
-    figures = []
-    monkeypatch.setattr(plots.curves, "save_png", lambda fig, path: figures.append(fig) or path)
-    plots.cost_curve([0.69, 0.3, 0.1, 0.09], [0, 100, 1000, 29999], tmp_path / "c.png")
-    (fig,) = figures
+def test_the_run_cost_curve_has_a_log_scaled_iteration_panel():
+    fig = plots.curves._run_cost_figure([0.69, 0.3, 0.1, 0.09], [0, 100, 1000, 29999])
     assert [ax.get_xscale() for ax in fig.axes] == ["linear", "symlog"]
 
 
-def test_layer_statistics_have_whole_layer_ticks(tmp_path, monkeypatch):
-    figures = []
-    monkeypatch.setattr(plots.studies, "save_png", lambda fig, path: figures.append(fig) or path)
+def test_layer_statistics_have_whole_layer_ticks():
     stats = {f"{k}_l{n}": 0.5 * n for k in ("act_mean", "act_std", "grad_norm") for n in (1, 2, 3)}
-    plots.layer_stats((0, stats), (100, stats), tmp_path / "s.png")
-    (fig,) = figures
+    fig = plots.studies._layer_figure((0, stats), (100, stats))
     fig.canvas.draw()
     for ax in fig.axes:
         ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
         assert ticks and all(float(t).is_integer() for t in ticks), ticks
+
+
+# --- a run's figures, drawn on figures kept per thread (plots.canvas.kept_figure) --------------
+
+LONG_TITLE = ("football: init=he_with_a_long_name lambd=0.7 keep_prob=0.86 "
+              "layers=[2,20,20,20,20,20,20,20,20,20,20,20,20,20,20,20,20,20,20,20,1] seed=12345")
+
+
+def _layers(n: int, seed: int, zero: bool = False) -> dict[str, float]:
+    """Per-layer statistics of an n-layer net over 15 decades; ``zero``: one 0 and one NaN."""
+    rng = np.random.default_rng(seed)
+    values = 10.0 ** rng.uniform(-12, 3, (2, n))
+    stats = {f"{k}_l{layer}": float(values[i, layer - 1])
+             for i, k in enumerate(("act_std", "grad_norm")) for layer in range(1, n + 1)}
+    if zero:
+        stats["grad_norm_l2"], stats["act_std_l3"] = 0.0, float("nan")
+    return stats
+
+
+def _diverged_costs() -> tuple[np.ndarray, np.ndarray]:
+    its = np.arange(0, 30000, 100)
+    costs = 0.7 * np.exp(-its / 3000) + 1e-4
+    costs[50:80], costs[200:] = np.nan, np.inf  # a gap, then a divergence
+    return costs, its
+
+
+X_WIDE = np.random.default_rng(0).normal(size=(2, 200)) * [[3000.0], [0.01]]
+
+
+# name: (plot function, its positional arguments before the path, keyword arguments)
+RUN_FIGURES = {
+    "cost, usual": (plots.cost_curve, ([0.69, 0.4, 0.3, 0.25], [0, 1000, 2000, 2999]),
+                    {"title": "football: init=he lambd=0 keep_prob=1"}),
+    "cost, two points": (plots.cost_curve, ([0.69, 0.5], [0, 1]), {}),
+    "cost, huge": (plots.cost_curve, ([1e6, 3e5, 2e5, 1.5e5], [0, 1000, 2000, 3000]),
+                   {"title": "t"}),
+    "cost, diverged, log y": (plots.cost_curve, _diverged_costs(), {"title": LONG_TITLE}),
+    "layers, usual": (plots.layer_stats, ((0, _layers(3, 1)), (2999, _layers(3, 2))),
+                      {"title": "football: init=he"}),
+    "layers, 20 deep": (plots.layer_stats, ((0, _layers(20, 3, True)), (29999, _layers(20, 4))),
+                        {"title": LONG_TITLE}),
+    "layers, all zero": (plots.layer_stats, ((0, dict.fromkeys(_layers(2, 5), 0.0)),
+                                             (10, _layers(2, 6))), {}),
+    "boundary, usual": (plots.decision_boundary,
+                        (lambda G: (G[0:1] > 0.2).astype(float), X_WIDE / 3000,
+                         (X_WIDE[1:2] > 0).astype(float)), {"title": "football", "resolution": 60}),
+    "boundary, wide data": (plots.decision_boundary,
+                            (lambda G: (G[1:2] > 0).astype(float), X_WIDE,
+                             (X_WIDE[0:1] > 0).astype(float)),
+                            {"title": LONG_TITLE, "resolution": 60}),
+}
+
+
+def _draw(name: str, path) -> bytes:
+    fn, args, kwargs = RUN_FIGURES[name]
+    return fn(*args, path, **kwargs).read_bytes()
+
+
+def _in_new_thread(name: str, path) -> bytes:
+    """The PNG of figure ``name`` drawn on the kept figure of a new thread: one built anew."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(_draw, name, path).result()
+
+
+@pytest.mark.parametrize("name", RUN_FIGURES)
+def test_a_run_figure_does_not_depend_on_the_figures_drawn_before_it(tmp_path, name):
+    fresh = _in_new_thread(name, tmp_path / "fresh.png")
+    kind = RUN_FIGURES[name][0]
+    for other in RUN_FIGURES:  # every other case of the same kind on this thread's figure
+        if other != name and RUN_FIGURES[other][0] is kind:
+            _draw(other, tmp_path / "other.png")
+    assert _draw(name, tmp_path / "again.png") == fresh
+
+
+def _tight_boxes(fig):
+    """The tight box of the figure (every artist drawn, in inches), of each axes and of the
+    suptitle (in pixels)."""
+    renderer = fig.canvas.get_renderer()
+    axes = [ax.get_tightbbox(renderer) for ax in sorted(fig.axes, key=lambda a: a.bbox.x0)]
+    sup = [t.get_window_extent(renderer) for t in fig.texts if t.get_text()]
+    return fig.get_tightbbox(renderer), axes, sup
+
+
+@pytest.mark.parametrize("name", RUN_FIGURES)
+def test_a_run_figure_has_no_clipped_or_overlapping_text(tmp_path, name):
+    fn, args, kwargs = RUN_FIGURES[name]
+    fn(*args, tmp_path / "f.png", **kwargs)
+    template = {plots.cost_curve: plots.curves._run_cost_template,
+                plots.layer_stats: plots.studies._layer_template,
+                plots.decision_boundary: plots.boundary._boundary_template}[fn]
+    kept = plots.canvas.kept_figure(template)  # the figure just written, as it was drawn
+    whole, axes, sup = _tight_boxes(kept)
+    w, h = kept.get_size_inches()
+    assert 0 <= whole.x0 and whole.x1 <= w and 0 <= whole.y0 and whole.y1 <= h, (whole, w, h)
+    for left, right in pairwise(axes):
+        assert left.x1 < right.x0, (left, right)
+    for title in sup:
+        assert all(box.y1 < title.y0 for box in axes), (title, axes)
+
+
+def test_margins_stop_widening_for_a_text_too_large_for_the_figure():
+    fig = plots.canvas.Figure(figsize=plots.FIGSIZE, dpi=plots.DPI)
+    plots.canvas.FigureCanvasAgg(fig)
+    left, right = fig.subplots(1, 2)
+    right.set_ylabel("a label far too large to fit " * 3, fontsize=40, rotation=0)
+    plots.canvas.fit_margins(fig, {"left": 0.1, "right": 0.95, "bottom": 0.1, "top": 0.9})
+    for ax in (left, right):
+        box = ax.get_position()
+        assert box.width > 0.1 and box.height > 0.25, box  # panels kept, text left as is

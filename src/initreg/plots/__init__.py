@@ -6,10 +6,12 @@ Figures are built on ``matplotlib.figure.Figure`` with an Agg canvas and never t
 so these functions are safe in worker processes and threads. Arrays are features x examples:
 ``X`` is ``(n_x, m)``, ``Y`` is ``(1, m)``.
 
-Its parts, by figure family: ``canvas`` (size, resolution, colours; ``save_png``, the one PNG
-writer), ``curves`` (cost curves), ``boundary`` (the decision boundary), ``heatmaps`` (a sweep's
-accuracy grid), ``bias_variance`` (the runs over the diagnosis regions) and ``studies`` (per-layer
-statistics, depth, learning curve, fraud). Everything public is importable from ``initreg.plots``.
+Its parts, by figure family: ``canvas`` (size, resolution, colours; the PNG writers:
+``save_png`` for a figure made for one use, ``save_kept_png`` for a run's cost curve, decision
+boundary and layer statistics, drawn on figures each thread keeps between jobs), ``curves``
+(cost curves), ``boundary`` (the decision boundary), ``heatmaps`` (a sweep's accuracy grid),
+``bias_variance`` (the runs over the diagnosis regions) and ``studies`` (per-layer statistics,
+depth, learning curve, fraud). Everything public is importable from ``initreg.plots``.
 """
 
 from initreg.plots.bias_variance import (

@@ -5,11 +5,24 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from initreg.plots.canvas import POINT_COLORS, REGION_COLORS, new_figure, save_png
+from initreg.plots.canvas import (
+    DPI,
+    FIGSIZE,
+    POINT_COLORS,
+    REGION_COLORS,
+    kept_figure,
+    save_kept_png,
+)
+
+# subplot parameters that fit the usual labels and the legend right of the axes
+# (``fit_margins`` widens them for wider ones); the top without a title
+BOUNDARY_MARGINS = {"left": 0.146, "right": 0.778, "bottom": 0.145, "top": 0.91}
+UNTITLED_TOP = 0.963
 
 
 def _boundary_grid(X: np.ndarray, resolution: int) -> tuple[np.ndarray, np.ndarray]:
@@ -28,7 +41,8 @@ def _boundary_figure(
     title: str = "",
     resolution: int = 300,
 ) -> Figure:
-    """A figure of the predicted class over the plane of X (2, m) with the points coloured by Y."""
+    """This thread's kept figure of :func:`decision_boundary` (:func:`_boundary_template`)
+    showing the predicted class over the plane of X (2, m) and the points coloured by Y."""
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or X.shape[0] != 2:
         raise ValueError(
@@ -53,12 +67,25 @@ def _boundary_figure(
         )
     Z = (scores.reshape(xx.shape) > 0.5).astype(float)  # labels or probabilities -> class
 
-    fig = new_figure()
-    ax = fig.add_subplot()
+    fig = kept_figure(_boundary_template)
+    (ax,) = fig.axes
+    for drawn in [*ax.collections]:  # the last run's regions and points
+        drawn.remove()
     ax.contourf(xx, yy, Z, levels=[-0.5, 0.5, 1.5], colors=REGION_COLORS)
     for cls, color in enumerate(POINT_COLORS):
         pts = X[:, y == cls]
         ax.scatter(pts[0], pts[1], s=18, c=color, edgecolors="black", linewidths=0.4)
+    ax.set_xlim(xx[0, 0], xx[0, -1])
+    ax.set_ylim(yy[0, 0], yy[-1, 0])
+    ax.set_title(title)
+    return fig
+
+
+def _boundary_template() -> Figure:
+    """A decision boundary's axes without regions or points: labels and the legend."""
+    fig = Figure(figsize=FIGSIZE, dpi=DPI)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
     handles = [
         Line2D(
             [],
@@ -80,12 +107,8 @@ def _boundary_figure(
         frameon=False,
         fontsize="small",
     )
-    ax.set_xlim(xx[0, 0], xx[0, -1])
-    ax.set_ylim(yy[0, 0], yy[-1, 0])
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
-    if title:
-        ax.set_title(title)
     return fig
 
 
@@ -107,4 +130,5 @@ def decision_boundary(
         title: optional axis title.
         resolution: grid points per axis.
     """
-    return save_png(_boundary_figure(predict, X, Y, title, resolution), path)
+    margins = BOUNDARY_MARGINS if title else {**BOUNDARY_MARGINS, "top": UNTITLED_TOP}
+    return save_kept_png(_boundary_figure(predict, X, Y, title, resolution), path, margins)

@@ -5,9 +5,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from initreg.plots.canvas import FIGSIZE, new_figure, save_png
+from initreg.plots.canvas import DPI, FIGSIZE, kept_figure, new_figure, save_kept_png, save_png
+
+# subplot parameters of a run's cost curve that fit its usual labels (``fit_margins`` widens
+# them for wider ones); the top without a title
+RUN_MARGINS = {"left": 0.075, "right": 0.985, "bottom": 0.153, "top": 0.883, "wspace": 0.2}
+UNTITLED_TOP = 0.963
 
 
 def _use_log_scale(costs: Sequence[float] | np.ndarray) -> bool:
@@ -32,19 +38,24 @@ def _check_curve(label: str, iterations, costs) -> tuple[np.ndarray, np.ndarray]
     return its, c
 
 
-def _cost_axes(ax, checked: Mapping[str, tuple], log_x: bool) -> None:
-    """Draw ``{label: (iterations, costs)}`` on ``ax``; ``log_x``: a symlog iteration axis (the
-    first 10 iterations linear), where the early drop of a long run is visible."""
-    for label, (its, c) in checked.items():
-        ax.plot(its, c, linewidth=1.6, label=label or None)
-    if _use_log_scale(np.concatenate([c for _, c in checked.values()])):
-        ax.set_yscale("log")
+def _cost_frame(ax, log_x: bool) -> None:
+    """A cost curve's axes without its curves; ``log_x``: a symlog iteration axis (the first
+    10 iterations linear), where the early drop of a long run is visible."""
     if log_x:
         ax.set_xscale("symlog", linthresh=10)
     ax.set_xlabel("iteration (log scale)" if log_x else "iteration")
     ax.set_ylabel("cost")
     ax.grid(True, which="major", alpha=0.35)
     ax.grid(True, which="minor", alpha=0.12)
+
+
+def _cost_axes(ax, checked: Mapping[str, tuple], log_x: bool) -> None:
+    """Draw ``{label: (iterations, costs)}`` on ``ax`` (see :func:`_cost_frame`)."""
+    for label, (its, c) in checked.items():
+        ax.plot(its, c, linewidth=1.6, label=label or None)
+    if _use_log_scale(np.concatenate([c for _, c in checked.values()])):
+        ax.set_yscale("log")
+    _cost_frame(ax, log_x)
 
 
 def _cost_figure(curves: Mapping[str, tuple], title: str = "",
@@ -69,6 +80,30 @@ def _cost_figure(curves: Mapping[str, tuple], title: str = "",
     return fig
 
 
+def _run_cost_template() -> Figure:
+    """A run's cost figure without its curve: against the iteration and against its log."""
+    fig = Figure(figsize=(FIGSIZE[0] * 1.7, FIGSIZE[1]), dpi=DPI)
+    FigureCanvasAgg(fig)
+    for ax, log_x in zip(fig.subplots(1, 2), (False, True), strict=True):
+        ax.plot([], [], linewidth=1.6)
+        _cost_frame(ax, log_x)
+    return fig
+
+
+def _run_cost_figure(costs, iterations, title: str = "") -> Figure:
+    """This thread's kept cost figure (:func:`_run_cost_template`) showing one run's curve."""
+    its, c = _check_curve("", iterations, costs)
+    fig = kept_figure(_run_cost_template)
+    scale = "log" if _use_log_scale(c) else "linear"
+    for ax in fig.axes:
+        ax.lines[0].set_data(its, c)
+        ax.set_yscale(scale)
+        ax.relim()
+        ax.autoscale_view()
+    fig.suptitle(title)
+    return fig
+
+
 def cost_curve(
     costs: Sequence[float] | np.ndarray,
     iterations: Sequence[int] | np.ndarray,
@@ -84,7 +119,8 @@ def cost_curve(
         path: where to write the PNG.
         title: optional title.
     """
-    return save_png(_cost_figure({"": (iterations, costs)}, title, scales=(False, True)), path)
+    margins = RUN_MARGINS if title else {**RUN_MARGINS, "top": UNTITLED_TOP}
+    return save_kept_png(_run_cost_figure(costs, iterations, title), path, margins)
 
 
 def cost_curves(

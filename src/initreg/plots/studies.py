@@ -10,7 +10,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from initreg.plots.canvas import DPI, POINT_COLORS, new_figure, save_png
+from initreg.plots.canvas import (
+    DPI,
+    POINT_COLORS,
+    kept_figure,
+    new_figure,
+    save_kept_png,
+    save_png,
+)
 
 
 def _positive(values) -> np.ndarray:
@@ -25,6 +32,51 @@ def _grid_and_legend(ax, **legend) -> None:
     ax.legend(frameon=False, fontsize="small", **legend)
 
 
+LAYER_PANELS = (("act_std_l", "activation std of layer l"),
+                ("grad_norm_l", "||dW_l|| (Frobenius)"))
+# subplot parameters of a run's layer statistics that fit their usual labels (``fit_margins``
+# widens them for wider ones); the top without a title
+LAYER_MARGINS = {"left": 0.083, "right": 0.985, "bottom": 0.145, "top": 0.883, "wspace": 0.25}
+UNTITLED_TOP = 0.963
+
+
+def _layer_template() -> Figure:
+    """A run's per-layer statistics without their values: one log-y panel per entry of
+    ``LAYER_PANELS``, a line for the start (solid, circles) and the end (dashed, squares)."""
+    fig = Figure(figsize=(10.0, 4.0), dpi=DPI)
+    FigureCanvasAgg(fig)
+    for ax, (_, ylabel) in zip(fig.subplots(1, 2), LAYER_PANELS, strict=True):
+        for style in ("o-", "s--"):
+            ax.plot([], [], style, linewidth=1.4, markersize=4)
+        ax.set_yscale("log")
+        ax.set_xlabel("layer l")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers
+        ax.set_ylabel(ylabel)
+        ax.grid(True, which="major", alpha=0.35)
+    return fig
+
+
+def _layer_figure(start: tuple[int, Mapping[str, float]], end: tuple[int, Mapping[str, float]],
+                  title: str = "") -> Figure:
+    """This thread's kept figure of :func:`layer_stats` (:func:`_layer_template`) showing
+    ``start`` and ``end``."""
+    fig = kept_figure(_layer_template)
+    for ax, (prefix, _) in zip(fig.axes, LAYER_PANELS, strict=True):
+        for line, (it, stats) in zip(ax.lines, (start, end), strict=True):
+            ls = sorted(int(key[len(prefix):]) for key in stats if key.startswith(prefix))
+            y = _positive([stats[f"{prefix}{l}"] for l in ls])  # noqa: E741
+            label = f"iteration {it}"
+            if np.isnan(y).any():
+                label += f" ({int(np.isnan(y).sum())} of {len(ls)} are 0 or not finite)"
+            line.set_data(ls, y)
+            line.set_label(label)
+        ax.relim()
+        ax.autoscale_view()
+        ax.legend(frameon=False, fontsize="small")
+    fig.suptitle(title)
+    return fig
+
+
 def layer_stats(
     start: tuple[int, Mapping[str, float]],
     end: tuple[int, Mapping[str, float]],
@@ -37,27 +89,8 @@ def layer_stats(
     :func:`initreg.nn.stats.layer_stats` (``act_std_l{l}``, ``grad_norm_l{l}``). Zero or
     non-finite values cannot sit on a log axis: they are left out and named in the legend.
     """
-    fig = Figure(figsize=(10.0, 4.0), dpi=DPI, layout="tight")
-    FigureCanvasAgg(fig)
-    panels = (("act_std_l", "activation std of layer l"), ("grad_norm_l", "||dW_l|| (Frobenius)"))
-    for k, (prefix, ylabel) in enumerate(panels):
-        ax = fig.add_subplot(1, 2, k + 1)
-        for (it, stats), style in ((start, "o-"), (end, "s--")):
-            ls = sorted(int(key[len(prefix):]) for key in stats if key.startswith(prefix))
-            raw = [stats[f"{prefix}{l}"] for l in ls]  # noqa: E741
-            y = _positive(raw)
-            label = f"iteration {it}"
-            if np.isnan(y).any():
-                label += f" ({int(np.isnan(y).sum())} of {len(ls)} are 0 or not finite)"
-            ax.plot(ls, y, style, linewidth=1.4, markersize=4, label=label)
-        ax.set_yscale("log")
-        ax.set_xlabel("layer l")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers
-        ax.set_ylabel(ylabel)
-        _grid_and_legend(ax)
-    if title:
-        fig.suptitle(title)
-    return save_png(fig, path)
+    margins = LAYER_MARGINS if title else {**LAYER_MARGINS, "top": UNTITLED_TOP}
+    return save_kept_png(_layer_figure(start, end, title), path, margins)
 
 
 def against_depth(
