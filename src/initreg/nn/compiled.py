@@ -8,19 +8,20 @@ through the BLAS (numba's ``np.dot``, scipy's BLAS) and every element-wise pass 
 loop per layer. With ``learning_rate`` 0 it computes one iteration's gradient: the same code is
 what the gradient check before training checks.
 
-It computes what ``initreg.nn.backprop.Workspace.run`` computes, operation for operation
-(``Z = W A + b``, ``max(0, Z)``, ``Z * D / keep_prob``, ``(1/m)(sigmoid(Z_L) - Y)``, ``dW = dZ
+It computes what ``initreg.nn.backprop.Workspace.run`` computes, operation for operation (``Z =
+W A + b``, ``max(0, Z)``, ``Z * D / keep_prob``, ``(1/m)(sigmoid(Z_L) - Y)``, ``dW = dZ
 A_prev^T``, ``db = sum(dZ)``, ``dZ = dA / keep_prob * (A > 0)``, ``dW += (lambd/m) W``), so the
 parameters after any number of steps agree with the NumPy engine's to rounding: the BLAS (numba
-calls scipy's, NumPy its own), ``exp`` and the order of the sums over examples (NumPy sums
-pairwise, the kernel in order) may differ in the last bit. The dropout masks are the NumPy
-engine's: from a ``Generator`` the kernel draws them itself, the same numbers in the same order,
-leaving the generator in NumPy's state after them. Over PCG64 (``default_rng``'s) it steps the
-generator's 128-bit state itself (``draw_masks``: NumPy's algorithm inlined, two chains at
-once; a call into NumPy per number cost half the dropout step) and writes the state back; over
-any other bit generator numba calls that generator's own functions. A ``RandomState`` (the
-course convention's) cannot be passed to numba, so ``backprop.DropoutMasks`` draws its masks in
-Python, one step per kernel call.
+calls scipy's, NumPy its own), ``exp``, the order of the sums over examples (NumPy sums
+pairwise, the kernel in order) and the division by ``keep_prob`` (the kernel multiplies by ``1 /
+keep_prob``: a division per unit was most of its loops' time) may differ in the last bit. The
+dropout masks are the NumPy engine's: from a ``Generator`` the kernel draws them itself, the
+same numbers in the same order, leaving the generator in NumPy's state after them. Over PCG64
+(``default_rng``'s) it steps the generator's 128-bit state itself (``draw_masks``: NumPy's
+algorithm inlined, two chains at once; a call into NumPy per number cost half the dropout step)
+and writes the state back; over any other bit generator numba calls that generator's own
+functions. A ``RandomState`` (the course convention's) cannot be passed to numba, so
+``backprop.DropoutMasks`` draws its masks in Python, one step per kernel call.
 
 Everything lives in flat float64 buffers, so that one compiled function serves every depth: the
 parameters (``W1, b1, W2, ...`` laid end to end; ``Network.params`` are views into it), the
@@ -256,17 +257,19 @@ def descent_kernel(theta, grads, dims, w_at, b_at, a_at, X, Y, acts, deltas, mas
             D = masks[a_at[l]:a_at[l] + n * m]  # flat: empty when no layer drops units
             if kp < 1.0 and inline:  # D as rng.random((n, m)) < kp, row-major
                 sh, sl = draw_masks(D, kp, sh, sl, pcg)
+            inv_kp = 1.0 / kp  # multiplying by it: a division per unit was most of these loops
             for i in range(n):
                 bias = theta[b_at[l] + i]
                 if kp < 1.0 and rng is not None:  # D drawn row by row, as rng.random((n, m))
                     for j in range(m):
                         z = Z[i, j] + bias
-                        Z[i, j] = (z if z > 0.0 or z != z else 0.0) * (rng.random() < kp) / kp
+                        a = z if z > 0.0 or z != z else 0.0
+                        Z[i, j] = a * inv_kp if rng.random() < kp else a * 0.0
                 elif kp < 1.0:  # np.maximum(0.0, z) * D / keep_prob
                     for j in range(m):  # a select, not a 0/1 factor: the same bits, faster
                         z = Z[i, j] + bias
                         a = z if z > 0.0 or z != z else 0.0
-                        Z[i, j] = a / kp if D[i * m + j] else a * 0.0
+                        Z[i, j] = a * inv_kp if D[i * m + j] else a * 0.0
                 else:
                     for j in range(m):
                         z = Z[i, j] + bias
@@ -308,10 +311,11 @@ def descent_kernel(theta, grads, dims, w_at, b_at, a_at, X, Y, acts, deltas, mas
             else:
                 np.dot(W.T, dZ, dA)
             kp = keep[l - 1]
+            inv_kp = 1.0 / kp
             for i in range(k):  # dA / keep_prob * (A > 0), the 0/1 factor as a select
                 if kp < 1.0:
                     for j in range(m):
-                        d = dA[i, j] / kp
+                        d = dA[i, j] * inv_kp
                         dA[i, j] = d if A_prev[i, j] > 0.0 else d * 0.0
                 else:
                     for j in range(m):
