@@ -102,6 +102,7 @@ _MASK64 = (1 << 64) - 1
 
 
 def _mul128(a: int, b: int) -> int:
+    """a * b mod 2^128 (Python ints)."""
     return a * b & ((1 << 128) - 1)
 
 
