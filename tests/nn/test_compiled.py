@@ -3,7 +3,8 @@
 The kernel is compiled once per machine and cached on disk, so these tests pay a compile only the
 first time; each trains small nets for 100 steps. ``train`` takes the steps between two log points
 in one kernel call (``CompiledStep.descend``), the dropout masks drawn inside it from the same
-Generator; a RandomState's masks (the course convention's) are drawn in Python.
+Generator (over PCG64 by the kernel's own steps of its state); a RandomState's masks (the course
+convention's) are drawn in Python.
 """
 
 import numpy as np
@@ -154,6 +155,52 @@ def test_numba_draws_a_generators_numbers_and_advances_it_as_numpy_does(bit_gene
         for key, value in theirs_state["state"].items():  # MT19937's holds an array
             np.testing.assert_array_equal(ours_state["state"][key], value, err_msg=key)
     np.testing.assert_array_equal(ours.random((3, 5)), theirs.random((3, 5)))  # later draws
+
+
+def _drawn_inline(rng, n: int, kp: float) -> np.ndarray:
+    """``n`` masks drawn by the kernel's own PCG64 steps, ``rng`` advanced past them."""
+    compiled.kernel()
+    pcg = compiled.pcg64_state(rng)
+    masks = np.empty(n, bool)
+    pcg[0], pcg[1] = compiled.draw_masks(masks, kp, pcg[0], pcg[1], pcg)
+    compiled.set_pcg64_state(rng, pcg)
+    return masks
+
+
+@pytest.mark.parametrize("seed", [0, 11, 2**63 + 5])
+def test_the_kernels_pcg64_steps_draw_numpys_masks_and_leave_its_state(seed):
+    ours, theirs = (np.random.default_rng(seed) for _ in range(2))
+    for g in (ours, theirs):  # a buffered 32-bit half in the state, which 64-bit draws skip
+        g.random(dtype=np.float32)
+    for n, kp in ((0, 0.5), (1, 0.86), (2, 0.86), (3, 1e-3), (211 * 20 + 1, 0.86),
+                  (1000, 1 - 2**-53), (7, 5e-324)):
+        np.testing.assert_array_equal(_drawn_inline(ours, n, kp), theirs.random(n) < kp,
+                                      err_msg=f"n={n}, kp={kp}")
+        assert ours.bit_generator.state == theirs.bit_generator.state
+    assert ours.random(dtype=np.float32) == theirs.random(dtype=np.float32)
+
+
+def test_the_kernels_pcg64_masks_compare_like_numpys_at_the_drawn_numbers_themselves():
+    numbers = np.random.default_rng(4).random(400)
+    for p in (3, 8, int(np.argmin(numbers)), int(np.argmax(numbers))):  # a number below 2^-8
+        u = numbers[p]  # kp equal to the drawn number: dropped; the next double up: kept
+        for kp, kept in ((u, False), (np.nextafter(u, 1.0), True), (np.nextafter(u, 0.0), False)):
+            masks = _drawn_inline(np.random.default_rng(4), p + 1, kp)
+            assert masks[p] == kept and (masks == (numbers[:p + 1] < kp)).all()
+
+
+def test_a_generator_over_another_bit_generator_gives_the_numpy_engines_training():
+    X, Y = _data(3, 31, seed=2)
+    nets, rngs = {}, {}
+    for engine in ("numpy", "compiled"):
+        nets[engine] = Network([3, 6, 5, 1], keep_prob=(0.7, 0.9), lambd=0.2, seed=3)
+        rngs[engine] = np.random.Generator(np.random.PCG64DXSM(8))
+        train(nets[engine], X, Y, learning_rate=0.1, num_iterations=100, log_every=30,
+              rng=rngs[engine], engine=engine)
+    for name, p in nets["numpy"].params.items():
+        np.testing.assert_allclose(nets["compiled"].params[name], p, rtol=1e-10, atol=0,
+                                   err_msg=name)
+    assert rngs["compiled"].bit_generator.state == rngs["numpy"].bit_generator.state
 
 
 def _descended_by_hand(net, step, rng, start, stop, learning_rate, cost_every):

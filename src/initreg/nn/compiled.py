@@ -8,15 +8,19 @@ through the BLAS (numba's ``np.dot``, scipy's BLAS) and every element-wise pass 
 loop per layer. With ``learning_rate`` 0 it computes one iteration's gradient: the same code is
 what the gradient check before training checks.
 
-It computes what ``initreg.nn.backprop.Workspace.run`` computes, operation for operation
-(``Z = W A + b``, ``max(0, Z)``, ``Z * D / keep_prob``, ``(1/m)(sigmoid(Z_L) - Y)``, ``dW = dZ
+It computes what ``initreg.nn.backprop.Workspace.run`` computes, operation for operation (``Z =
+W A + b``, ``max(0, Z)``, ``Z * D / keep_prob``, ``(1/m)(sigmoid(Z_L) - Y)``, ``dW = dZ
 A_prev^T``, ``db = sum(dZ)``, ``dZ = dA / keep_prob * (A > 0)``, ``dW += (lambd/m) W``), so the
 parameters after any number of steps agree with the NumPy engine's to rounding: the BLAS (numba
-calls scipy's, NumPy its own), ``exp`` and the order of the sums over examples (NumPy sums
-pairwise, the kernel in order) may differ in the last bit. The dropout masks are the NumPy
-engine's: from a ``Generator`` the kernel draws them itself (numba calls the generator's own
-bit generator, so the numbers, their order and the generator's state after are NumPy's); a
-``RandomState`` (the course convention's) cannot be passed to numba, so
+calls scipy's, NumPy its own), ``exp``, the order of the sums over examples (NumPy sums
+pairwise, the kernel in order) and the division by ``keep_prob`` (the kernel multiplies by ``1 /
+keep_prob``: a division per unit was most of its loops' time) may differ in the last bit. The
+dropout masks are the NumPy engine's: from a ``Generator`` the kernel draws them itself, the
+same numbers in the same order, leaving the generator in NumPy's state after them. Over PCG64
+(``default_rng``'s) it steps the generator's 128-bit state itself (``draw_masks``: NumPy's
+algorithm inlined, two chains at once; a call into NumPy per number cost half the dropout step)
+and writes the state back; over any other bit generator numba calls that generator's own
+functions. A ``RandomState`` (the course convention's) cannot be passed to numba, so
 ``backprop.DropoutMasks`` draws its masks in Python, one step per kernel call.
 
 Everything lives in flat float64 buffers, so that one compiled function serves every depth: the
@@ -31,6 +35,7 @@ and cached on disk (numba's ``cache=True``, in ``__pycache__`` next to this file
 import numpy as np
 
 BLAS_MAX = 1 << 62  # no limit: every matrix product goes through the BLAS
+NO_PCG64 = np.empty(0, np.uint64)  # descent_kernel's pcg when it does not step PCG64 itself
 
 
 def layout(dims) -> dict[str, tuple[int, tuple[int, int]]]:
@@ -89,20 +94,127 @@ def offsets(dims, m: int):
 
 _KERNEL = None
 
+# PCG64 (NumPy's default bit generator): state <- state * PCG64_MUL + inc (mod 2^128), then the
+# XSL-RR output; the multiplier's high and low 64 bits (numpy/random/src/pcg64/pcg64.h).
+PCG64_MUL_HI = np.uint64(2549297995355413924)
+PCG64_MUL_LO = np.uint64(4865540595714422341)
+_MASK64 = (1 << 64) - 1
+
+
+def _mul128(a: int, b: int) -> int:
+    """a * b mod 2^128 (Python ints)."""
+    return a * b & ((1 << 128) - 1)
+
+
+# Two PCG64 steps at once: s_{k+2} = s_k * MUL^2 + inc * (MUL + 1) (mod 2^128).
+_MUL = (int(PCG64_MUL_HI) << 64) | int(PCG64_MUL_LO)
+_MUL2 = _mul128(_MUL, _MUL)
+PCG64_MUL2_HI, PCG64_MUL2_LO = np.uint64(_MUL2 >> 64), np.uint64(_MUL2 & _MASK64)
+
+
+def pcg64_state(rng) -> np.ndarray:
+    """uint64 (6,): ``[state, inc, inc * (MUL + 1)]`` (each 128 bits as high, low) of a
+    ``Generator`` over ``PCG64``, what ``draw_masks`` steps; empty for any other generator."""
+    bit_generator = getattr(rng, "bit_generator", None)
+    if type(bit_generator) is not np.random.PCG64:
+        return NO_PCG64
+    s = bit_generator.state["state"]
+    inc2 = _mul128(s["inc"], _MUL + 1)
+    return np.array([s["state"] >> 64, s["state"] & _MASK64, s["inc"] >> 64, s["inc"] & _MASK64,
+                     inc2 >> 64, inc2 & _MASK64], np.uint64)
+
+
+def set_pcg64_state(rng, pcg: np.ndarray) -> None:
+    """Advance ``rng`` (PCG64) to the state that ``pcg`` (``pcg64_state``'s layout) holds; the
+    buffered 32-bit half it may keep (``has_uint32``) is left as it was: 64-bit draws skip it."""
+    state = rng.bit_generator.state
+    state["state"]["state"] = (int(pcg[0]) << 64) | int(pcg[1])
+    rng.bit_generator.state = state
+
+
+def _pcg64_bits(hi, lo):
+    """PCG64's 64-bit output at the state ``(hi, lo)`` just stepped to (XSL-RR):
+    ``rotr64(hi ^ lo, hi >> 58)``."""
+    x = hi ^ lo
+    r = hi >> np.uint64(58)
+    return (x >> r) | (x << ((np.uint64(64) - r) & np.uint64(63)))
+
+
+def _draw_masks(out, kp, sh, sl, pcg):
+    """``out[p] = rng.random() < kp`` for p in order, from the PCG64 state ``(sh, sl)`` and
+    ``pcg`` (``pcg64_state``'s layout); returns the state after the last number.
+
+    NumPy's ``random()`` is ``(x >> 11) * 2^-53`` of the 64-bit output x; it is below kp
+    exactly when ``x < ceil(kp 2^53) 2^11`` (kp 2^53 is exact), one integer comparison. Two
+    chains (even and odd draws) jump two steps at a time, so that their 128-bit
+    multiplications overlap instead of waiting on each other."""
+    ih, il, jh, jl = pcg[2], pcg[3], pcg[4], pcg[5]
+    below = np.uint64(np.ceil(kp * 9007199254740992.0)) << np.uint64(11)  # kp in (0, 1)
+    ah, al = mul_add_128(sh, sl, PCG64_MUL_HI, PCG64_MUL_LO, ih, il)  # the next state
+    bh, bl = mul_add_128(ah, al, PCG64_MUL_HI, PCG64_MUL_LO, ih, il)  # the one after
+    n = out.shape[0]
+    for p in range(0, n - 1, 2):
+        out[p] = pcg64_bits(ah, al) < below
+        out[p + 1] = pcg64_bits(bh, bl) < below
+        sh, sl = bh, bl
+        ah, al = mul_add_128(ah, al, PCG64_MUL2_HI, PCG64_MUL2_LO, jh, jl)
+        bh, bl = mul_add_128(bh, bl, PCG64_MUL2_HI, PCG64_MUL2_LO, jh, jl)
+    if n % 2:
+        out[n - 1] = pcg64_bits(ah, al) < below
+        sh, sl = ah, al
+    return sh, sl
+
+
+def _mul_add_128():
+    """A numba intrinsic ``(ah, al, bh, bl, ch, cl) -> (hi, lo)``: ``a * b + c`` mod 2^128 on
+    uint64 halves, in LLVM's 128-bit integers (a few instructions; numba has no 128-bit type)."""
+    from llvmlite import ir
+    from numba import types
+    from numba.extending import intrinsic
+
+    u64 = types.uint64
+
+    @intrinsic
+    def mul_add_128(typingctx, ah, al, bh, bl, ch, cl):
+        sig = types.UniTuple(u64, 2)(u64, u64, u64, u64, u64, u64)
+
+        def codegen(context, builder, signature, args):
+            i128, shift = ir.IntType(128), ir.Constant(ir.IntType(128), 64)
+
+            def join(hi, lo):
+                return builder.or_(builder.shl(builder.zext(hi, i128), shift),
+                                   builder.zext(lo, i128))
+
+            r = builder.add(builder.mul(join(args[0], args[1]), join(args[2], args[3])),
+                            join(args[4], args[5]))
+            halves = [builder.trunc(builder.lshr(r, shift), ir.IntType(64)),
+                      builder.trunc(r, ir.IntType(64))]
+            return context.make_tuple(builder, signature.return_type, halves)
+
+        return sig, codegen
+
+    return mul_add_128
+
+
+mul_add_128 = pcg64_bits = draw_masks = None  # made by kernel() (numba is imported only then)
+
 
 def kernel():
     """``descent_kernel`` compiled (numba imported and the function compiled or loaded from the
     disk cache on the first call)."""
-    global _KERNEL
+    global _KERNEL, mul_add_128, pcg64_bits, draw_masks
     if _KERNEL is None:
         import numba
 
+        mul_add_128 = _mul_add_128()
+        pcg64_bits = numba.njit(cache=True, inline="always")(_pcg64_bits)
+        draw_masks = numba.njit(cache=True, nogil=True)(_draw_masks)
         _KERNEL = numba.njit(cache=True, nogil=True, error_model="numpy")(descent_kernel)
     return _KERNEL
 
 
 def descent_kernel(theta, grads, dims, w_at, b_at, a_at, X, Y, acts, deltas, masks, keep,
-                   lambd, rng, learning_rate, start, stop, cost_every, costs):
+                   lambd, rng, pcg, learning_rate, start, stop, cost_every, costs):
     """Iterations ``start .. stop - 1`` of full-batch gradient descent (or, with
     ``learning_rate`` 0, the gradient of one iteration); returns how many costs it wrote.
 
@@ -114,7 +226,11 @@ def descent_kernel(theta, grads, dims, w_at, b_at, a_at, X, Y, acts, deltas, mas
     applies. rng: a NumPy ``Generator`` that every iteration draws the masks of the layers with
     ``keep[l] < 1`` from, as ``rng.random((n_l, m)) < keep[l]`` layer by layer (the NumPy
     engine's numbers and order); None: the masks are read from ``masks`` (bool, same offsets as
-    the activations, True where a unit is kept), the same for every iteration.
+    the activations, True where a unit is kept), the same for every iteration, unless ``pcg``
+    is given. pcg: ``pcg64_state(g)`` of a Generator ``g`` over PCG64 (rng is then None): the
+    masks are drawn as ``g.random((n_l, m)) < keep[l]`` into ``masks`` by ``draw_masks``,
+    which steps the state in ``pcg[:2]`` (left advanced there, for ``set_pcg64_state``);
+    ``NO_PCG64``: not.
     learning_rate > 0: every iteration also takes its step (``grads *= learning_rate``,
     ``theta -= grads``, as ``train`` does; grads end as the last iteration's scaled gradient);
     0: gradients only. cost_every > 0: the cost (cross-entropy + L2, at the parameters before
@@ -125,6 +241,8 @@ def descent_kernel(theta, grads, dims, w_at, b_at, a_at, X, Y, acts, deltas, mas
     m = X.shape[1]
     inv_m = 1.0 / m
     written = 0
+    inline = pcg.shape[0] > 0  # PCG64 stepped here (draw_masks), its state in (sh, sl)
+    sh, sl = (pcg[0], pcg[1]) if inline else (np.uint64(0), np.uint64(0))
     for it in range(start, stop):
         need_cost = cost_every > 0 and it % cost_every == 0
         # forward: Z = W A_prev; A = max(0, Z + b), dropout folded in
@@ -138,16 +256,21 @@ def descent_kernel(theta, grads, dims, w_at, b_at, a_at, X, Y, acts, deltas, mas
                 break
             kp = keep[l]
             D = masks[a_at[l]:a_at[l] + n * m]  # flat: empty when no layer drops units
+            if kp < 1.0 and inline:  # D as rng.random((n, m)) < kp, row-major
+                sh, sl = draw_masks(D, kp, sh, sl, pcg)
+            inv_kp = 1.0 / kp  # multiplying by it: a division per unit was most of these loops
             for i in range(n):
                 bias = theta[b_at[l] + i]
                 if kp < 1.0 and rng is not None:  # D drawn row by row, as rng.random((n, m))
                     for j in range(m):
                         z = Z[i, j] + bias
-                        Z[i, j] = (z if z > 0.0 or z != z else 0.0) * (rng.random() < kp) / kp
+                        a = z if z > 0.0 or z != z else 0.0
+                        Z[i, j] = a * inv_kp if rng.random() < kp else a * 0.0
                 elif kp < 1.0:  # np.maximum(0.0, z) * D / keep_prob
-                    for j in range(m):
+                    for j in range(m):  # a select, not a 0/1 factor: the same bits, faster
                         z = Z[i, j] + bias
-                        Z[i, j] = (z if z > 0.0 or z != z else 0.0) * D[i * m + j] / kp
+                        a = z if z > 0.0 or z != z else 0.0
+                        Z[i, j] = a * inv_kp if D[i * m + j] else a * 0.0
                 else:
                     for j in range(m):
                         z = Z[i, j] + bias
@@ -189,13 +312,16 @@ def descent_kernel(theta, grads, dims, w_at, b_at, a_at, X, Y, acts, deltas, mas
             else:
                 np.dot(W.T, dZ, dA)
             kp = keep[l - 1]
-            for i in range(k):  # dA / keep_prob * (A > 0)
+            inv_kp = 1.0 / kp
+            for i in range(k):  # dA / keep_prob * (A > 0), the 0/1 factor as a select
                 if kp < 1.0:
                     for j in range(m):
-                        dA[i, j] = dA[i, j] / kp * (A_prev[i, j] > 0.0)
+                        d = dA[i, j] * inv_kp
+                        dA[i, j] = d if A_prev[i, j] > 0.0 else d * 0.0
                 else:
                     for j in range(m):
-                        dA[i, j] = dA[i, j] * (A_prev[i, j] > 0.0)
+                        d = dA[i, j]
+                        dA[i, j] = d if A_prev[i, j] > 0.0 else d * 0.0
         cost = loss / m
         if lambd != 0.0:
             scale = lambd / m
@@ -215,6 +341,8 @@ def descent_kernel(theta, grads, dims, w_at, b_at, a_at, X, Y, acts, deltas, mas
                 g = learning_rate * grads[p]
                 grads[p] = g
                 theta[p] = theta[p] - g
+    if inline:
+        pcg[0], pcg[1] = sh, sl
     return written
 
 
@@ -295,18 +423,23 @@ class CompiledStep:
         if not packed:
             theta = np.concatenate([np.asarray(params[k], np.float64).reshape(-1)
                                     for k in layout(self.model.layer_dims)])
-        keep = self.keep_off
+        keep, pcg, generator = self.keep_off, NO_PCG64, rng
         if rng is not None and self.dropping:
             keep = self.keep_on
             if not isinstance(rng, np.random.Generator):  # numba draws from a Generator only
                 self.draws.draw(self.keep_prob, rng)
                 rng = None
+            else:
+                pcg = pcg64_state(rng)
+                rng = None if pcg.size else rng
         else:
             rng = None
         written = self.kernel(theta, self.flat_grads, self.dims, self.w_at, self.b_at,
                               self.a_at, self.X, self.Y, self.acts, self.deltas, self.masks,
-                              keep, self.model.lambd, rng, float(learning_rate), start, stop,
-                              cost_every, self.costs)
+                              keep, self.model.lambd, rng, pcg, float(learning_rate), start,
+                              stop, cost_every, self.costs)
+        if pcg.size:
+            set_pcg64_state(generator, pcg)
         if learning_rate and not packed:
             for k, v in views(theta, self.model.layer_dims).items():
                 np.copyto(params[k], v)
