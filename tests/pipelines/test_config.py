@@ -323,18 +323,17 @@ def test_sweep_loader_composes_in_full_what_is_not_a_plain_value_and_hydra_refus
     assert len(calls) == 7
 
 
-def test_the_sweeper_hands_its_launcher_the_caching_loader():
+@pytest.mark.parametrize("sweeper", ["initreg", "optuna"])
+def test_the_sweepers_hand_their_launcher_the_caching_loader(sweeper):
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
     from hydra.core.plugins import Plugins
     from hydra.types import HydraContext
 
     from initreg.overrides import SweepConfigLoader
 
-    path, master, _ = _master(["experiment=default_sweep"])
-    sweeper_class = Plugins.instance().class_name_to_class[master.hydra.sweeper._target_]
-    sweeper = sweeper_class(max_batch_size=None, params=None)
-    from hydra._internal.config_loader_impl import ConfigLoaderImpl
-    sweeper.setup(hydra_context=HydraContext(config_loader=ConfigLoaderImpl(path),
-                                             callbacks=None),
-                  task_function=lambda cfg: None, config=master)
+    path, master, _ = _master(["experiment=default_sweep"], [f"hydra/sweeper={sweeper}"])
+    sweeper = Plugins.instance().instantiate_sweeper(
+        config=master, task_function=lambda cfg: None,
+        hydra_context=HydraContext(config_loader=ConfigLoaderImpl(path), callbacks=None))
     assert isinstance(sweeper.hydra_context.config_loader, SweepConfigLoader)
     assert sweeper.launcher.hydra_context.config_loader is sweeper.hydra_context.config_loader
