@@ -217,7 +217,8 @@ def test_the_sweeper_checks_every_job_of_a_batch_like_hydras_basic_sweeper():
     InitregSweeper = Plugins.instance().class_name_to_class[cfg.hydra.sweeper._target_]  # noqa: N806
     assert cfg.hydra.sweeper._target_.endswith("InitregSweeper")  # chosen in conf/config.yaml
     sweeper = InitregSweeper(max_batch_size=None, params=None)
-    sweeper.config, sweeper.hydra_context = cfg, HydraContext(config_loader=loader, callbacks=None)
+    sweeper.setup(hydra_context=HydraContext(config_loader=loader, callbacks=None),
+                  task_function=lambda cfg: None, config=cfg)  # its caching loader
     sweeper.validate_batch_is_legal([["init=he", "reg.lambd=0.5"], ["init=zeros", "seed=3"]])
     for bad in (["init=he", "reg.lambd=abc"], ["init=nonexistent"], ["reg.nope=1"]):
         with pytest.raises(ConfigCompositionException):

@@ -11,7 +11,6 @@ else (the cartesian product, the batches, the launcher: Hydra's joblib launcher)
 Chosen in ``conf/config.yaml`` (``hydra/sweeper: initreg``).
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper, BasicSweeperConf
@@ -32,13 +31,10 @@ ConfigStore.instance().store(group="hydra/sweeper", name="initreg", node=Initreg
 
 
 class InitregSweeper(BasicSweeper):
-    """``BasicSweeper`` whose launcher and check compose once per group choice."""
+    """``BasicSweeper`` whose launcher and batch check (Hydra's ``validate_batch_is_legal``)
+    compose once per group choice."""
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction,
               config: DictConfig) -> None:
         super().setup(hydra_context=sweep_context(hydra_context), task_function=task_function,
                       config=config)
-
-    def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
-        for job in batch:  # Hydra's check, with the caching loader (when set up)
-            self.hydra_context.config_loader.load_sweep_config(self.config, list(job))
