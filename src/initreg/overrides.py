@@ -249,8 +249,9 @@ class SweepConfigLoader(ConfigLoaderImpl):
     empty every time. It is safe there: an entry is keyed by this loader's ``token`` (one per
     sweep, pickled with it) and by everything else the composition depends on, only the
     current sweep's are kept, and a kept config is never handed out (each job gets a copy).
-    Each process composes its own; nothing crosses processes. A config file edited while the
-    sweep runs reaches only the compositions made after the edit, as with Hydra's.
+    Each process composes its own; nothing crosses processes. One difference from Hydra: a
+    config file edited while the sweep runs does not reach a process's later jobs of a group
+    choice it has already composed (Hydra would compose them from the edited file).
     """
 
     def __init__(self, config_search_path) -> None:
