@@ -217,8 +217,124 @@ def test_the_sweeper_checks_every_job_of_a_batch_like_hydras_basic_sweeper():
     InitregSweeper = Plugins.instance().class_name_to_class[cfg.hydra.sweeper._target_]  # noqa: N806
     assert cfg.hydra.sweeper._target_.endswith("InitregSweeper")  # chosen in conf/config.yaml
     sweeper = InitregSweeper(max_batch_size=None, params=None)
-    sweeper.config, sweeper.hydra_context = cfg, HydraContext(config_loader=loader, callbacks=None)
+    sweeper.setup(hydra_context=HydraContext(config_loader=loader, callbacks=None),
+                  task_function=lambda cfg: None, config=cfg)  # its caching loader
     sweeper.validate_batch_is_legal([["init=he", "reg.lambd=0.5"], ["init=zeros", "seed=3"]])
     for bad in (["init=he", "reg.lambd=abc"], ["init=nonexistent"], ["reg.nope=1"]):
         with pytest.raises(ConfigCompositionException):
             sweeper.validate_batch_is_legal([["init=he"], bad])
+
+
+def _master(task_overrides, hydra_overrides=()):
+    """A multirun's master config as Hydra composes it, its resolver cache filled (the sweep
+    folder's ``${now:...}``), and each job's overrides as the basic sweeper expands them."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra._internal.utils import create_config_search_path
+    from hydra.core.utils import setup_globals
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    from initreg.overrides import expand_jobs
+
+    setup_globals()  # Hydra's resolvers (now, hydra), as in a sweep's processes
+    path = create_config_search_path(str(CONF))
+    master = ConfigLoaderImpl(config_search_path=path).load_configuration(
+        "config", overrides=[*hydra_overrides, *task_overrides], run_mode=RunMode.MULTIRUN)
+    OmegaConf.resolve(OmegaConf.create({"d": master.hydra.sweep.dir}))  # fills the cache
+    jobs = expand_jobs(master.hydra.overrides.task, master.hydra.sweeper.params)
+    return path, master, jobs
+
+
+def _assert_same_config(ours, hydras, job):
+    """Equal as Hydra builds it: every value (unresolved), resolver cache, struct/readonly."""
+    from omegaconf import OmegaConf
+
+    assert OmegaConf.to_container(ours, resolve=False) == \
+        OmegaConf.to_container(hydras, resolve=False), job
+    assert OmegaConf.get_cache(ours) == OmegaConf.get_cache(hydras), job
+    assert OmegaConf.is_struct(ours) and OmegaConf.is_struct(hydras)
+    assert not OmegaConf.is_readonly(ours.hydra) and not OmegaConf.is_readonly(hydras.hydra)
+    assert ours.hydra.sweep.dir == hydras.hydra.sweep.dir  # the master's ${now:...}
+    for key in (k for k in hydras if k != "hydra"):  # the job's own values, resolved
+        def resolved(cfg, key=key):
+            node = cfg[key]
+            return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) \
+                else node
+        assert resolved(ours) == resolved(hydras), (job, key)
+
+
+def _sweep_loader(path):
+    """A ``SweepConfigLoader`` that counts its full compositions."""
+    from initreg.overrides import SweepConfigLoader
+
+    loader = SweepConfigLoader(path)
+    calls = []
+    compose = loader.load_configuration
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("overrides"))
+        return compose(*args, **kwargs)
+
+    loader.load_configuration = counted
+    return loader, calls
+
+
+@pytest.mark.parametrize(("task", "params", "compositions"), [
+    (["experiment=default_sweep"], None, 3),  # `make sweep`: init x lambd x keep_prob
+    (["model=mlp", "model.width=7", "train.num_iterations=10"],
+     {"init": "zeros,he", "data": "football,fraud", "reg.lambd": "0.0,0.7",
+      "model.width": "5,9", "seed": "0,1"}, 4),  # init x data; model=mlp in every job
+])
+def test_sweep_loader_composes_once_per_group_choice_equal_to_hydras_load_sweep_config(
+        task, params, compositions):
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+    hydra_overrides = ["hydra.launcher.n_jobs=2", "hydra.job.config.override_dirname."
+                       "exclude_keys=[seed]", "hydra.job.config.override_dirname.kv_sep=:"]
+    sweep = [f"{k}={v}" for k, v in (params or {}).items()]
+    path, master, jobs = _master([*task, *sweep], hydra_overrides)
+    assert len(jobs) == (27 if params is None else 32)
+    hydras = ConfigLoaderImpl(config_search_path=path)
+    loader, calls = _sweep_loader(path)
+    for job in jobs:
+        ours = loader.load_sweep_config(master, list(job))
+        _assert_same_config(ours, hydras.load_sweep_config(master, list(job)), job)
+        ours.hydra.job.num, ours.seed = 99, 99  # as the launcher and a job may: the next job
+        ours.hydra.overrides.task.append("x=1")  # is not affected
+    assert len(calls) == compositions
+    assert list(ours.hydra.overrides.hydra) == hydra_overrides
+    assert ":" in ours.hydra.job.override_dirname and "seed" not in ours.hydra.job.override_dirname
+
+
+def test_sweep_loader_composes_in_full_what_is_not_a_plain_value_and_hydra_refuses_the_bad():
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+    path, master, _ = _master(["experiment=default_sweep"])
+    hydras = ConfigLoaderImpl(config_search_path=path)
+    loader, calls = _sweep_loader(path)
+    for job in (["init=he", "++reg.lambd=0.3"], ["init=he", "~experiment"],
+                ["init=he", "+data.loader.noise=0.1"], ["init=he", "reg={lambd: 0.2}"]):
+        _assert_same_config(loader.load_sweep_config(master, job),
+                            hydras.load_sweep_config(master, job), job)
+    for bad in (["init=he", "reg.lambd=abc"], ["init=he", "reg.nope=1"], ["init=nonexistent"]):
+        with pytest.raises(ConfigCompositionException):
+            loader.load_sweep_config(master, bad)
+    # +, ++, ~ each in full; init=he once (reg={...} is a plain value); the two bad values
+    # again in full, by Hydra; init=nonexistent fails in its composition
+    assert len(calls) == 7
+
+
+@pytest.mark.parametrize("sweeper", ["initreg", "optuna"])
+def test_the_sweepers_hand_their_launcher_the_caching_loader(sweeper):
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra.core.plugins import Plugins
+    from hydra.types import HydraContext
+
+    from initreg.overrides import SweepConfigLoader
+
+    path, master, _ = _master(["experiment=default_sweep"], [f"hydra/sweeper={sweeper}"])
+    sweeper = Plugins.instance().instantiate_sweeper(
+        config=master, task_function=lambda cfg: None,
+        hydra_context=HydraContext(config_loader=ConfigLoaderImpl(path), callbacks=None))
+    assert isinstance(sweeper.hydra_context.config_loader, SweepConfigLoader)
+    assert sweeper.launcher.hydra_context.config_loader is sweeper.hydra_context.config_loader

@@ -36,6 +36,8 @@ from hydra.types import HydraContext, TaskFunction
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from initreg.overrides import sweep_context
+
 log = logging.getLogger(__name__)
 STORAGE_FILE = "optuna.db"  # the study's SQLite file, in hydra.sweep.dir
 RESULTS_FILE = "optimization_results.yaml"  # the best trial, as hydra-optuna-sweeper writes it
@@ -205,6 +207,7 @@ class InitregOptunaSweeper(Sweeper):
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction,
               config: DictConfig) -> None:
+        hydra_context = sweep_context(hydra_context)  # a trial's config: once per group choice
         self.config, self.hydra_context = config, hydra_context
         self.launcher = Plugins.instance().instantiate_launcher(
             config=config, hydra_context=hydra_context, task_function=task_function)

@@ -1,21 +1,24 @@
-"""Hydra's basic sweeper, checking that its jobs compose with one composition per group choice.
+"""Hydra's basic sweeper, composing its jobs' configs once per group choice.
 
-Before launching a batch, Hydra's ``BasicSweeper`` composes every job's config (a tenth of a
-second each) only to fail early on one that does not compose; the 27-job default sweep spends
-2.5 s there, in the submitting process, while no job runs. ``InitregSweeper`` makes the same
-check through ``initreg.overrides.compose_jobs``: one composition per distinct choice of config
-groups, plain values set as Hydra sets them, and a job whose value does not fit composed in
-full, so Hydra reports it in its own words. Everything else (the cartesian product, the batches,
-the launcher) is the basic sweeper's. Chosen in ``conf/config.yaml`` (``hydra/sweeper: initreg``).
+Hydra composes every job's config twice, each a tenth of a second: in the submitting process,
+where the ``BasicSweeper`` checks a batch before launching it (2.5 s for the 27-job default
+sweep, while no job runs), and in the worker that runs the job (``load_sweep_config`` in the
+launcher, a quarter of a job's time outside training). ``InitregSweeper`` hands its launcher,
+and its own check, ``initreg.overrides.SweepConfigLoader``: one composition per distinct choice
+of config groups in each process, plain values set as Hydra sets them, the same config; a job
+whose value does not fit is composed in full, so Hydra reports it in its own words. Everything
+else (the cartesian product, the batches, the launcher: Hydra's joblib launcher) is Hydra's.
+Chosen in ``conf/config.yaml`` (``hydra/sweeper: initreg``).
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper, BasicSweeperConf
 from hydra.core.config_store import ConfigStore
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig
 
-from initreg.overrides import compose_jobs
+from initreg.overrides import sweep_context
 
 
 @dataclass
@@ -28,13 +31,10 @@ ConfigStore.instance().store(group="hydra/sweeper", name="initreg", node=Initreg
 
 
 class InitregSweeper(BasicSweeper):
-    """``BasicSweeper`` with a cheaper, equivalent check that every job of a batch composes."""
+    """``BasicSweeper`` whose launcher and batch check (Hydra's ``validate_batch_is_legal``)
+    compose once per group choice."""
 
-    def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
-        loader = self.hydra_context.config_loader
-
-        def compose(overrides: list[str]):
-            return loader.load_sweep_config(master_config=self.config, sweep_overrides=overrides)
-
-        compose_jobs(compose, [list(job) for job in batch],
-                     self.config.hydra.runtime.choices.keys())
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction,
+              config: DictConfig) -> None:
+        super().setup(hydra_context=sweep_context(hydra_context), task_function=task_function,
+                      config=config)
