@@ -211,3 +211,33 @@ def test_a_network_that_trains_then_collapses_stops():
 def test_the_default_sweeps_configs_are_not_stopped(init, lambd, keep_prob):
     net = Network([2, 20, 3, 1], init=init, lambd=lambd, keep_prob=keep_prob, seed=0)
     _football(net, 0.3, 5000, rng=mask_rng("default", 0) if keep_prob < 1 else None)
+
+
+def _trained_counting_descends(X, Y, rng):
+    """A [2, 5, 1] net without dropout trained 300 steps; its params and its step's
+    ``descend`` calls."""
+    net = Network([2, 5, 1], seed=2, keep_prob=1.0)
+    step = net.step_fn(X, Y)
+    calls = []
+    real = step.descend
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    step.descend = counted
+    net.step_fn = lambda X, Y, **options: step  # train() gets this very step
+    train(net, X, Y, learning_rate=0.1, num_iterations=300, rng=rng, log_every=100)
+    return {k: v.copy() for k, v in net.params.items()}, len(calls)
+
+
+def test_a_net_without_dropout_trains_many_steps_at_once_whatever_rng_it_is_given():
+    X, Y = np.random.default_rng(0).normal(size=(2, 40)), np.ones((1, 40))
+    Y[0, ::2] = 0
+    params, calls = _trained_counting_descends(X, Y, None)
+    assert calls > 0
+    for rng in (mask_rng("course", 3), np.random.RandomState(1)):
+        other, other_calls = _trained_counting_descends(X, Y, rng)
+        assert other_calls == calls  # many steps a call, not one by one
+        for k, v in params.items():
+            np.testing.assert_array_equal(other[k], v)  # and the same bits

@@ -139,4 +139,5 @@ class GradRecorder:
         if hasattr(step, "descend"):  # many steps between log points, no gradient recorded
             recorded.descend = step.descend
         recorded.engine = getattr(step, "engine", "numpy")
+        recorded.dropping = getattr(step, "dropping", True)
         return recorded

@@ -25,7 +25,8 @@ would (masks drawn from ``rng``, a Generator or None, in the same order), and re
 of the iterations that are multiples of ``cost_every`` (before their steps). ``train`` uses it
 for the iterations between two log points, when ``rng`` is a Generator or None, and gives those
 costs to the divergence guard afterwards (see ``_descend``): Python's per-step overhead is then
-paid per log interval.
+paid per log interval. A step whose ``dropping`` is False (no layer drops units) is given no
+``rng`` at all: it would draw no mask from it, so any ``rng`` trains it many steps at once.
 
 ``Network.step_fn`` implements it over preallocated buffers (NumPy, or the compiled engine of
 ``initreg.nn.compiled``, which descends, also many steps at once); ``stats.GradRecorder.step_fn``
@@ -219,6 +220,8 @@ def train(
             return model.cost_and_grads(X, Y, rng=step_rng)
     guard = DivergenceGuard(divergence_factor)
     last = num_iterations - 1
+    if not getattr(step, "dropping", True):  # a step that drops no unit never draws a mask
+        rng = None
     # a step's ``descend`` draws fresh masks from a Generator itself (not from a RandomState,
     # nor from the course's per-iteration generators)
     many = getattr(step, "descend", None) if rng is None or isinstance(rng, np.random.Generator) \
