@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from pipeline_utils import ROOT, all_runs, run_pipeline
 
-from initreg import tracking
+from initreg import job_training, tracking
 from initreg.mlflow_model import network_from_weights
 
 JOBS = 6  # init x lambd; random x 1e100 overflows, so its gate fails and it warns
@@ -174,3 +174,69 @@ def test_a_sweeps_model_predicts_in_a_fresh_process(sweep, tmp_path):
     for k in kids:
         model = tracking.logged_model(client, k.info.experiment_id, k.info.run_id)
         assert (model is not None) == (k.info.status == "FINISHED")
+
+
+# --- what the sweep's runs hold (the job of each: params, metrics, tags, artifacts) -----------
+
+PARAMS = ["init.name", "reg.lambd", "reg.keep_prob", "model.layer_dims", "train.learning_rate",
+          "train.num_iterations", "data.name", "seed", "gradcheck.mode"]
+METRICS = ["cost", "train_accuracy", "dev_accuracy", "test_accuracy", "train_error",
+           "dev_error", "bayes_error", "avoidable_bias", "variance", "gradcheck_difference",
+           "train_seconds"]
+TAGS = ["gradcheck", "diagnosis", "recommendation", "config_hash"]
+ARTIFACTS = {"config.yaml", "cost_curve.png", "decision_boundary.png", "gradcheck.json",
+             "model.npz"}
+
+
+def _trained(kids):
+    """The runs of the sweep that trained: he and zeros (random x 1e100 is gated)."""
+    return [k for k in kids if k.data.params["init.name"] in ("he", "zeros")]
+
+
+def test_one_parent_and_one_child_per_job(sweep):
+    _, proc, client, parent, kids = sweep
+    runs = all_runs(client)
+    parents = [r for r in runs if r.data.tags.get("sweep") == "true"]
+    assert [p.info.run_id for p in parents] == [parent.info.run_id]
+    assert len(kids) == JOBS and len(runs) == JOBS + 1
+    assert parent.info.status == "FINISHED"  # gated jobs are verdicts, not crashes
+    assert "init=he,zeros,random" in parent.data.tags["sweep_overrides"]
+    assert {k.data.tags["mlflow.parentRunId"] for k in kids} == {parent.info.run_id}
+    assert client.get_experiment(kids[0].info.experiment_id).name == "football"
+    assert "open the UI" in proc.stdout
+
+
+def test_children_carry_params_metrics_tags_and_artifacts(sweep):
+    _, _, client, _, kids = sweep
+    trained = _trained(kids)
+    combos = {(k.data.params["init.name"], float(k.data.params["reg.lambd"])) for k in trained}
+    assert combos == {("zeros", 0.0), ("zeros", 0.7), ("he", 0.0), ("he", 0.7)}
+    for k in trained:
+        assert k.info.status == "FINISHED"
+        assert set(PARAMS) <= set(k.data.params)
+        assert not [p for p in k.data.params if p.startswith("tracking.") or p == "resume"]
+        assert set(METRICS) <= set(k.data.metrics)
+        assert set(TAGS) <= set(k.data.tags) and k.data.tags["gradcheck"] == "passed"
+        m = k.data.metrics
+        assert m["train_error"] == pytest.approx(1 - m["train_accuracy"])
+        assert m["dev_error"] == pytest.approx(1 - m["dev_accuracy"])
+        assert m["avoidable_bias"] == pytest.approx(m["train_error"] - m["bayes_error"])
+        assert m["variance"] == pytest.approx(m["dev_error"] - m["train_error"])
+        history = client.get_metric_history(k.info.run_id, "cost")
+        steps = [h.step for h in sorted(history, key=lambda h: h.step)]
+        assert steps == sorted(job_training.cost_steps(300, 100))
+        assert {0, 100, 200, 299} <= set(steps)
+        names = {a.path for a in client.list_artifacts(k.info.run_id)}
+        assert ARTIFACTS <= names
+
+
+def test_model_npz_reloads_without_pickle_and_predicts_like_logged(sweep, tmp_path):
+    _, _, client, _, kids = sweep
+    kid = next(r for r in kids if r.data.params.get("init.name") == "he")
+    path = client.download_artifacts(kid.info.run_id, "model.npz", str(tmp_path))
+    with np.load(path, allow_pickle=False) as npz:
+        assert sorted(npz.files) == ["W1", "W2", "W3", "b1", "b2", "b3"]
+        assert npz["W1"].shape == (20, 2)
+    report = json.loads(open(client.download_artifacts(kid.info.run_id, "gradcheck.json",
+                                                       str(tmp_path))).read())
+    assert report["passed"] and report["mode"] == "directional"
