@@ -259,6 +259,9 @@ RUN_FIGURES = {
                         {"title": LONG_TITLE}),
     "layers, all zero": (plots.layer_stats, ((0, dict.fromkeys(_layers(2, 5), 0.0)),
                                              (10, _layers(2, 6))), {}),
+    "layers, zeros init": (plots.layer_stats, ((0, dict.fromkeys(_layers(3, 7), 0.0)),
+                                               (29999, dict.fromkeys(_layers(3, 8), 0.0))),
+                           {"title": "football: init=zeros"}),
     "boundary, usual": (plots.decision_boundary,
                         (lambda G: (G[0:1] > 0.2).astype(float), X_WIDE / 3000,
                          (X_WIDE[1:2] > 0).astype(float)), {"title": "football", "resolution": 60}),
@@ -325,3 +328,18 @@ def test_margins_stop_widening_for_a_text_too_large_for_the_figure():
     for ax in (left, right):
         box = ax.get_position()
         assert box.width > 0.1 and box.height > 0.25, box  # panels kept, text left as is
+
+
+@pytest.mark.parametrize("name", [n for n in RUN_FIGURES if n.startswith("layers")])
+def test_the_layer_axis_shows_every_layer_at_whole_numbers(tmp_path, name):
+    from initreg.plots.studies import _layer_figure
+
+    _, (start, end), kwargs = RUN_FIGURES[name]
+    _draw(name, tmp_path / "drawn.png")
+    fig = _layer_figure(start, end, kwargs.get("title", ""))
+    layers = sorted({int(k.rsplit("_l", 1)[1]) for k in start[1]})
+    for ax in fig.axes:
+        lo, hi = ax.get_xlim()
+        assert lo < layers[0] and layers[-1] < hi  # every layer in view, data or none
+        ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks

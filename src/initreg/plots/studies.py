@@ -62,6 +62,7 @@ def _layer_figure(start: tuple[int, Mapping[str, float]], end: tuple[int, Mappin
     ``start`` and ``end``."""
     fig = kept_figure(_layer_template)
     for ax, (prefix, _) in zip(fig.axes, LAYER_PANELS, strict=True):
+        layers, drawn = set(), 0
         for line, (it, stats) in zip(ax.lines, (start, end), strict=True):
             ls = sorted(int(key[len(prefix):]) for key in stats if key.startswith(prefix))
             y = _positive([stats[f"{prefix}{l}"] for l in ls])  # noqa: E741
@@ -70,8 +71,14 @@ def _layer_figure(start: tuple[int, Mapping[str, float]], end: tuple[int, Mappin
                 label += f" ({int(np.isnan(y).sum())} of {len(ls)} are 0 or not finite)"
             line.set_data(ls, y)
             line.set_label(label)
+            layers.update(ls)
+            drawn += int(np.isfinite(y).sum())
+        ax.set_autoscale_on(True)  # set_xlim below turns it off for the figure's next use
         ax.relim()
         ax.autoscale_view()
+        if layers and not drawn:  # nothing to scale to (zeros init): still the layers' axis,
+            ax.set_xlim(min(layers) - 0.5, max(layers) + 0.5)  # and one decade of y, whatever
+            ax.set_ylim(1.0, 10.0)  # the figure showed before
         ax.legend(frameon=False, fontsize="small")
     fig.suptitle(title)
     return fig
