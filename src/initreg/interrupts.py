@@ -45,9 +45,11 @@ def held() -> Iterator[None]:
 
 def raise_or_hold(err: BaseException) -> None:
     """For a signal handler: raise ``err`` now, or at the end of the :func:`held` block under
-    way (the first interrupt is kept; a second one during the same write adds nothing)."""
-    if _state.depth:
-        if _state.pending is None:
-            _state.pending = err
+    way. A second interrupt while the first is held raises at once: a write that hangs (a
+    tracking server that does not answer, up to ``tracking.timeout_s``) is left by pressing
+    Ctrl-C again."""
+    if _state.depth and _state.pending is None:
+        _state.pending = err
         return
+    _state.pending = None
     raise err

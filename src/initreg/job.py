@@ -26,7 +26,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from initreg import config as schema
-from initreg import doctor, gradcheck, metrics, progress, tracking
+from initreg import doctor, gradcheck, interrupts, metrics, progress, tracking
 from initreg.data import Dataset
 from initreg.gradcheck import GradcheckResult
 from initreg.interrupts import Terminated
@@ -173,8 +173,14 @@ def run_job(cfg: DictConfig) -> JobOutcome:
 
 
 def _recorded_job(cfg, ds, model, resolved: dict, chash: str, name: str) -> JobOutcome:
+    run = None
     try:
-        run = open_run(cfg, resolved, chash, name)
+        with interrupts.held():  # Ctrl-C while the run is opened: raised once it is, below
+            run = open_run(cfg, resolved, chash, name)
+    except (KeyboardInterrupt, Terminated) as err:
+        if isinstance(run, tracking.Run):
+            _stop_interrupted(run, name, err)
+        raise
     except Exception as err:
         write_status(name, JobOutcome("not recorded", reason=f"{type(err).__name__}: {err}"))
         raise
@@ -192,10 +198,7 @@ def _recorded_job(cfg, ds, model, resolved: dict, chash: str, name: str) -> JobO
             with numeric:
                 outcome = _gated_run(cfg, run, model, ds, folder)
         except (KeyboardInterrupt, Terminated) as err:
-            _end_quietly(run, "KILLED", {"failure_reason": "interrupted",
-                                         "error_type": type(err).__name__,
-                                         tracking.NOTE_TAG: "**Interrupted** before it ended."})
-            write_status(name, JobOutcome("KILLED", run_id=run.run_id, reason="interrupted"))
+            _stop_interrupted(run, name, err)
             raise
         except Exception as err:
             _end_quietly(run, "FAILED", {"failure_reason": "exception",
@@ -210,6 +213,16 @@ def _recorded_job(cfg, ds, model, resolved: dict, chash: str, name: str) -> JobO
             _record_numeric(run, numeric)
     write_status(name, outcome)
     return outcome
+
+
+def _stop_interrupted(run, name: str, err: BaseException) -> None:
+    """End ``run`` KILLED after Ctrl-C/SIGTERM (``err``), another signal held back until it
+    has ended: raised between its writes, it would leave the run RUNNING."""
+    with interrupts.held():
+        _end_quietly(run, "KILLED", {"failure_reason": "interrupted",
+                                     "error_type": type(err).__name__,
+                                     tracking.NOTE_TAG: "**Interrupted** before it ended."})
+        write_status(name, JobOutcome("KILLED", run_id=run.run_id, reason="interrupted"))
 
 
 def _record_numeric(run, numeric: progress.NumericWarnings) -> None:

@@ -125,7 +125,9 @@ def client(uri: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> MlflowClient:
     db = sqlite_path(uri)
     if db is None:
         return MlflowClient(tracking_uri=uri)
-    with _store_lock(db):  # the client's constructor creates and migrates the store
+    # the client's constructor creates and migrates the store: under the lock, and not stopped
+    # half-way by Ctrl-C (an interrupted migration leaves the store unusable)
+    with _store_lock(db), interrupts.held():
         mlflow = MlflowClient(tracking_uri=uri)
         retry(mlflow.search_experiments, max_results=1)
     return mlflow
