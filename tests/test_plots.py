@@ -253,6 +253,7 @@ RUN_FIGURES = {
     "cost, huge": (plots.cost_curve, ([1e6, 3e5, 2e5, 1.5e5], [0, 1000, 2000, 3000]),
                    {"title": "t"}),
     "cost, diverged, log y": (plots.cost_curve, _diverged_costs(), {"title": LONG_TITLE}),
+    "cost, nothing finite": (plots.cost_curve, ([np.nan, np.inf], [0, 10]), {}),
     "layers, usual": (plots.layer_stats, ((0, _layers(3, 1)), (2999, _layers(3, 2))),
                       {"title": "football: init=he"}),
     "layers, 20 deep": (plots.layer_stats, ((0, _layers(20, 3, True)), (29999, _layers(20, 4))),

@@ -95,11 +95,17 @@ def _run_cost_figure(costs, iterations, title: str = "") -> Figure:
     its, c = _check_curve("", iterations, costs)
     fig = kept_figure(_run_cost_template)
     scale = "log" if _use_log_scale(c) else "linear"
+    drawn = np.isfinite(c) & np.isfinite(its)
     for ax in fig.axes:
         ax.lines[0].set_data(its, c)
         ax.set_yscale(scale)
+        ax.set_autoscale_on(True)  # set_xlim below turns it off for the figure's next use
         ax.relim()
         ax.autoscale_view()
+        if not drawn.any():  # nothing to scale to: fixed limits, not the last run's
+            finite = its[np.isfinite(its)]
+            ax.set_xlim(*((finite.min(), finite.max() + 1) if finite.size else (0, 1)))
+            ax.set_ylim(0, 1)
     fig.suptitle(title)
     return fig
 
