@@ -209,15 +209,6 @@ def test_the_run_cost_curve_has_a_log_scaled_iteration_panel():
     assert [ax.get_xscale() for ax in fig.axes] == ["linear", "symlog"]
 
 
-def test_layer_statistics_have_whole_layer_ticks():
-    stats = {f"{k}_l{n}": 0.5 * n for k in ("act_mean", "act_std", "grad_norm") for n in (1, 2, 3)}
-    fig = plots.studies._layer_figure((0, stats), (100, stats))
-    fig.canvas.draw()
-    for ax in fig.axes:
-        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
-        assert ticks and all(float(t).is_integer() for t in ticks), ticks
-
-
 # --- a run's figures, drawn on figures kept per thread (plots.canvas.kept_figure) --------------
 
 LONG_TITLE = ("football: init=he_with_a_long_name lambd=0.7 keep_prob=0.86 "

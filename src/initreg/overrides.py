@@ -222,9 +222,14 @@ def compose_jobs(compose, jobs: list[list[str]], groups: Iterable[str]) -> list:
 def _is_plain_value(override, groups: set[str]) -> bool:
     """``key=value`` on a config key: not a group choice, not ``+``/``~``, no ``@package``."""
     key = override.key_or_group
-    return (not override.is_add() and not override.is_delete() and not override.is_force_add()
-            and override.package is None and "/" not in key and key not in groups
+    return (_is_bare(override) and "/" not in key and key not in groups
             and key.split(".")[0] != "hydra")
+
+
+def _is_bare(override) -> bool:
+    """``key=value`` as written: no ``+``/``++``/``~`` prefix, no ``@package``."""
+    return (not override.is_add() and not override.is_delete() and not override.is_force_add()
+            and override.package is None)
 
 
 # The current sweep's compositions in this process, one per (sweep, config name, Hydra's
@@ -301,9 +306,8 @@ class SweepConfigLoader(ConfigLoaderImpl):
     def _is_group_choice(self, override) -> bool:
         """``group=option``, as Hydra's defaults list takes it: a group of the search path,
         a string value, no prefix or package, not one of Hydra's own groups."""
-        return (not override.is_add() and not override.is_delete()
-                and not override.is_force_add() and override.package is None
-                and not override.is_hydra_override() and isinstance(override.value(), str)
+        return (_is_bare(override) and not override.is_hydra_override()
+                and isinstance(override.value(), str)
                 and self.repository.group_exists(override.key_or_group))
 
 
