@@ -96,8 +96,9 @@ def wrap(table: Table, owner, attr: str, label: str) -> None:
 
 
 def watch_kernel(table: Table) -> None:
-    """Rows for numba's import (``compiled.kernel()``'s first call) and for the compiled
-    function's first call (the disk cache loaded, or the function compiled)."""
+    """Rows for the kernel's load (``compiled.kernel()``'s first call: the module built ahead
+    of time, or numba imported where it could not be built) and for its first call (scipy's
+    BLAS loaded; under numba's JIT, also the disk cache loaded or the function compiled)."""
     from initreg.nn import compiled
 
     real_kernel, seen = compiled.kernel, set()
@@ -106,7 +107,7 @@ def watch_kernel(table: Table) -> None:
         k = real_kernel()
         if "import" not in seen:
             seen.add("import")
-            table.add("kernel(): import numba")
+            table.add("kernel(): load")
 
         def call(*args):
             out = k(*args)

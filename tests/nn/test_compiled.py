@@ -159,7 +159,7 @@ def test_numba_draws_a_generators_numbers_and_advances_it_as_numpy_does(bit_gene
 
 def _drawn_inline(rng, n: int, kp: float) -> np.ndarray:
     """``n`` masks drawn by the kernel's own PCG64 steps, ``rng`` advanced past them."""
-    compiled.kernel()
+    compiled.jit()
     pcg = compiled.pcg64_state(rng)
     masks = np.empty(n, bool)
     pcg[0], pcg[1] = compiled.draw_masks(masks, kp, pcg[0], pcg[1], pcg)

@@ -26,10 +26,9 @@ functions. A ``RandomState`` (the course convention's) cannot be passed to numba
 Everything lives in flat float64 buffers, so that one compiled function serves every depth: the
 parameters (``W1, b1, W2, ...`` laid end to end; ``Network.params`` are views into it), the
 gradients (the same layout), the activations, the deltas and the masks; ``layout`` and
-``offsets`` give the offsets. numba is imported on first use (``kernel()``), not with
-``initreg``; the function is compiled once per machine (twice: with and without a Generator)
-and cached on disk (numba's ``cache=True``, in ``__pycache__`` next to this file, or
-``NUMBA_CACHE_DIR``).
+``offsets`` give the offsets. The function is compiled once per machine, ahead of time, into an
+extension module that a process loads without importing numba (``kernel()``, ``initreg.nn.aot``);
+where that cannot be built, numba's JIT compiles it (``jit()``, cached on disk by numba).
 """
 
 import numpy as np
@@ -92,7 +91,8 @@ def offsets(dims, m: int):
     return w, b, a
 
 
-_KERNEL = None
+_KERNEL = None  # kernel(): the function train calls
+_JIT = None  # jit()
 
 # PCG64 (NumPy's default bit generator): state <- state * PCG64_MUL + inc (mod 2^128), then the
 # XSL-RR output; the multiplier's high and low 64 bits (numpy/random/src/pcg64/pcg64.h).
@@ -196,21 +196,33 @@ def _mul_add_128():
     return mul_add_128
 
 
-mul_add_128 = pcg64_bits = draw_masks = None  # made by kernel() (numba is imported only then)
+mul_add_128 = pcg64_bits = draw_masks = None  # made by jit() (numba is imported only then)
 
 
 def kernel():
-    """``descent_kernel`` compiled (numba imported and the function compiled or loaded from the
-    disk cache on the first call)."""
-    global _KERNEL, mul_add_128, pcg64_bits, draw_masks
+    """``descent_kernel`` compiled: built ahead of time and loaded without numba
+    (``initreg.nn.aot``), else, where that cannot be built, numba's JIT (``jit()``)."""
+    global _KERNEL
     if _KERNEL is None:
+        from initreg.nn import aot
+
+        module = aot.load()
+        _KERNEL = aot.kernel(module) if module is not None else jit()
+    return _KERNEL
+
+
+def jit():
+    """``descent_kernel`` compiled by numba's JIT (numba imported, the function compiled or
+    loaded from numba's disk cache on its first call); also makes ``draw_masks``."""
+    global _JIT, mul_add_128, pcg64_bits, draw_masks
+    if _JIT is None:
         import numba
 
         mul_add_128 = _mul_add_128()
         pcg64_bits = numba.njit(cache=True, inline="always")(_pcg64_bits)
         draw_masks = numba.njit(cache=True, nogil=True)(_draw_masks)
-        _KERNEL = numba.njit(cache=True, nogil=True, error_model="numpy")(descent_kernel)
-    return _KERNEL
+        _JIT = numba.njit(cache=True, nogil=True, error_model="numpy")(descent_kernel)
+    return _JIT
 
 
 def descent_kernel(theta, grads, dims, w_at, b_at, a_at, X, Y, acts, deltas, masks, keep,
@@ -347,12 +359,10 @@ def descent_kernel(theta, grads, dims, w_at, b_at, a_at, X, Y, acts, deltas, mas
 
 
 def available() -> bool:
-    """Whether numba imports (the compiled engine applies only then)."""
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether numba is installed (the compiled engine applies only then); not imported."""
+    import importlib.util
+
+    return importlib.util.find_spec("numba") is not None
 
 
 class CompiledStep:

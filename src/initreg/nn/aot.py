@@ -1,0 +1,212 @@
+"""The compiled engine's kernel built ahead of time: one extension module per machine.
+
+numba's JIT costs every process that trains about 110 MiB and half a second (numba imported,
+LLVM started, the cached machine code loaded), whatever the cache holds. So ``compiled.kernel()``
+loads ``descent_kernel`` compiled ahead of time instead: numba's AOT compiler (``numba.pycc``)
+turns the same Python function into an extension module, once per machine, in a child process
+(``python -m initreg.nn.aot DIR``); every later process imports that module with neither numba
+nor LLVM. The module's code is the JIT's (the same function, typing, LLVM and CPU target:
+``host``), and the tests hold the two to the same bits.
+
+Where: ``$NUMBA_CACHE_DIR/initreg`` when that is set, else ``__pycache__`` next to this file,
+else ``~/.cache/initreg`` (a read-only install); in a folder named by a hash of what the code
+depends on (this file, ``compiled.py``, the versions of Python, NumPy, numba and llvmlite, the
+CPU), so that a changed kernel or machine builds anew. Two processes that start at once build
+it once: the builder holds a file lock, the other waits and loads what it built. A build that
+fails (no C compiler, say) leaves ``FAILED`` with its reason there, and the processes fall back
+to numba's JIT (``compiled.jit()``) without trying again; delete the folder to retry.
+
+The module's functions do not check their arguments' types (numba's AOT wrappers unbox as
+the signature says): ``compiled.CompiledStep`` makes every argument with exactly these types.
+"""
+
+import contextlib
+import fcntl
+import hashlib
+import importlib.metadata
+import importlib.util
+import logging
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+MODULE = "_initreg_kernel"  # the extension module's name (its file: MODULE + EXT_SUFFIX)
+BUILD_TIMEOUT_S = 600
+HERE = Path(__file__).resolve().parent
+# descent_kernel's arguments (compiled.descent_kernel), rng aside: float64 C arrays "f8[::1]",
+# int64 "i8[::1]", the data "f8[:, ::1]"; each entry point is one type of rng
+SIGNATURE = ("i8(f8[::1], f8[::1], i8[::1], i8[::1], i8[::1], i8[::1], f8[:, ::1], f8[:, ::1], "
+             "f8[::1], f8[::1], b1[::1], f8[::1], f8, {rng}, u8[::1], f8, i8, i8, i8, f8[::1])")
+ENTRIES = {"descent_no_rng": "none", "descent_generator": "generator"}
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "none"
+
+
+def cpu() -> str:
+    """What the machine code is compiled for: the CPU's model and instruction sets (Linux's
+    ``/proc/cpuinfo``), else what ``platform`` knows."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        lines = []
+    wanted = ("model name", "flags", "Features", "CPU part")
+    seen = {}
+    for line in lines:
+        name = line.split(":", 1)[0].strip()
+        if name in wanted and name not in seen:
+            seen[name] = line
+    return "\n".join([platform.machine(), platform.processor(), *seen.values()])
+
+
+def key() -> str:
+    """A hash of everything the built module depends on."""
+    h = hashlib.sha256()
+    for path in (HERE / "compiled.py", Path(__file__)):
+        h.update(path.read_bytes())
+    for part in (sys.version, sysconfig.get_config_var("EXT_SUFFIX") or "", _version("numpy"),
+                 _version("numba"), _version("llvmlite"), cpu()):
+        h.update(part.encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def cache_root() -> Path:
+    """The folder the built modules live in (see the module's docstring)."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return Path(os.environ["NUMBA_CACHE_DIR"]) / "initreg"
+    pycache = HERE / "__pycache__"
+    with contextlib.suppress(OSError):
+        pycache.mkdir(exist_ok=True)
+    if os.access(pycache, os.W_OK):
+        return pycache
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "initreg"
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)  # released when the file closes, or the process dies
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _build(where: Path) -> None:
+    """Build the module into ``where`` in a child process (numba and the compiler stay out of
+    this one); on failure write ``where/FAILED`` with the reason."""
+    suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    log.info("compiling the training kernel for this machine, once (a few seconds): %s", where)
+    where.parent.mkdir(parents=True, exist_ok=True)
+    src = str(HERE.parents[1])  # the initreg this process runs, first on the child's path
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [src, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    tmp = tempfile.mkdtemp(dir=where.parent, prefix=".build-")
+    try:
+        try:
+            done = subprocess.run([sys.executable, "-m", "initreg.nn.aot", tmp], env=env,
+                                  capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+            why = "" if done.returncode == 0 and (Path(tmp) / (MODULE + suffix)).exists() else (
+                f"exit {done.returncode}: " + (done.stderr or done.stdout).strip()[-2000:])
+        except (OSError, subprocess.TimeoutExpired) as e:
+            why = f"{type(e).__name__}: {e}"
+        if why:
+            Path(tmp, "FAILED").write_text(why + "\n")
+        os.chmod(tmp, 0o755)  # mkdtemp's 0700 would hide it from other users of the cache
+        os.replace(tmp, where)  # the folder appears whole, or not at all
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # an interrupted build's leftovers
+    if why:
+        log.warning("the training kernel could not be compiled ahead of time (%s), so numba "
+                    "compiles it in each process (slower to start, ~110 MiB more); the whole "
+                    "reason is in %s (delete that folder to try again)",
+                    _summary(why), where / "FAILED")
+
+
+def _summary(why: str) -> str:
+    """The line of a failed build's output that says why: its last exception, else its last
+    line."""
+    lines = why.strip().splitlines() or [""]
+    raised = [ln for ln in lines if re.match(r"\w+(Error|Exception)\b.*:", ln)]
+    return (raised or lines)[-1][:300]
+
+
+def _import(path: Path):
+    spec = importlib.util.spec_from_file_location(MODULE, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load(root: Path | None = None):
+    """The built module (building it first if this machine has none), or None when it cannot
+    be built or loaded (the caller then uses numba's JIT)."""
+    try:
+        root = root or cache_root()
+        where = root / f"kernel-{key()}"
+        path = where / (MODULE + sysconfig.get_config_var("EXT_SUFFIX"))
+        if not where.exists():
+            root.mkdir(parents=True, exist_ok=True)
+            with _locked(root / f"kernel-{key()}.lock"):
+                if not where.exists():  # another process may have built it meanwhile
+                    _build(where)
+        if (where / "FAILED").exists():
+            return None
+        return _import(path)
+    except (OSError, ImportError) as e:
+        log.warning("the training kernel compiled ahead of time could not be loaded (%s: %s); "
+                    "numba compiles it in this process instead", type(e).__name__, e)
+        return None
+
+
+def kernel(module):
+    """``compiled.descent_kernel``'s signature over ``module``'s two entry points."""
+    no_rng, generator = (getattr(module, name) for name in ENTRIES)
+
+    def descent_kernel(theta, grads, dims, w_at, b_at, a_at, X, Y, acts, deltas, masks, keep,
+                       lambd, rng, pcg, learning_rate, start, stop, cost_every, costs):
+        return (no_rng if rng is None else generator)(
+            theta, grads, dims, w_at, b_at, a_at, X, Y, acts, deltas, masks, keep, lambd, rng,
+            pcg, learning_rate, start, stop, cost_every, costs)
+
+    return descent_kernel
+
+
+def build(out_dir: str) -> None:
+    """Compile ``descent_kernel`` into ``out_dir/MODULE...so`` (this process imports numba)."""
+    import numpy as np
+    from numba import typeof
+    from numba.core import sigutils
+    from numba.pycc import CC
+
+    from initreg.nn import compiled
+
+    compiled.jit()  # makes the kernel's callees (draw_masks, ...) numba functions
+    cc = CC(MODULE, source_module=compiled)
+    cc.output_dir = out_dir
+    cc.target_cpu = "host"  # as numba's JIT does; the cache key names the CPU
+    generator = typeof(np.random.default_rng(0))
+    for name, rng in ENTRIES.items():
+        args, ret = sigutils.normalize_signature(SIGNATURE.format(rng="none"))
+        if rng == "generator":
+            args = args[:13] + (generator,) + args[14:]
+        cc.export(name, ret(*args))(compiled.descent_kernel)
+    cc.compile()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m initreg.nn.aot OUT_DIR")
+    build(sys.argv[1])

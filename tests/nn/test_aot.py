@@ -1,0 +1,133 @@
+"""The compiled engine's kernel built ahead of time (initreg.nn.aot): the JIT's bits, loaded
+without numba, built once per machine however many processes start at once, and a build that
+cannot work leaves numba's JIT in charge instead of failing the run."""
+
+import logging
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from initreg.nn import Network, aot, compiled, mask_rng, train
+
+pytestmark = pytest.mark.skipif(not compiled.available(), reason="numba is not installed")
+
+SRC = str(Path(aot.__file__).resolve().parents[2])
+
+
+def _data(n_x, m, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_x, m))
+    return X, (X[0:1] + 0.5 * rng.normal(size=(1, m)) > 0).astype(float)
+
+
+def _trained(kernel, monkeypatch, dims, lambd, keep_prob, rng):
+    monkeypatch.setattr(compiled, "_KERNEL", kernel)
+    X, Y = _data(dims[0], 53)
+    net = Network(dims, lambd=lambd, keep_prob=keep_prob, seed=3)
+    history = train(net, X, Y, learning_rate=0.05, num_iterations=120, log_every=25, rng=rng)
+    return net.params, history.costs
+
+
+@pytest.mark.parametrize("dims,lambd,keep_prob,rng", [
+    ([3, 1], 0.0, 1.0, lambda: None),
+    ([3, 7, 1], 0.3, 1.0, lambda: None),
+    ([3, 9, 5, 1], 0.1, 0.8, lambda: np.random.default_rng(4)),  # PCG64: stepped by the kernel
+    ([3, 6, 6, 4, 1], 0.0, 0.7, lambda: np.random.Generator(np.random.MT19937(4))),
+    ([3, 5, 4, 1], 0.2, 0.86, lambda: np.random.RandomState(5)),  # masks drawn in Python
+    ([3, 5, 4, 1], 0.2, 0.86, lambda: mask_rng("course", 1)),  # the course's fixed masks
+])
+def test_the_kernel_built_ahead_of_time_trains_the_jits_bits(dims, lambd, keep_prob, rng,
+                                                            monkeypatch):
+    module = aot.load()
+    assert module is not None, "the kernel could not be built here"
+    built, jitted = rng(), rng()
+    ours = _trained(aot.kernel(module), monkeypatch, dims, lambd, keep_prob, built)
+    theirs = _trained(compiled.jit(), monkeypatch, dims, lambd, keep_prob, jitted)
+    for name, p in theirs[0].items():
+        np.testing.assert_array_equal(ours[0][name], p, err_msg=name)
+    assert ours[1] == theirs[1]
+    if hasattr(built, "random"):  # the generator left where the JIT leaves it
+        np.testing.assert_array_equal(built.random(3), jitted.random(3))
+
+
+def _python(code: str, env: dict, **kw) -> subprocess.Popen:
+    env = {**os.environ, **env, "PYTHONPATH": SRC}
+    return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kw)
+
+
+TRAIN_AND_SAY = """
+import logging, sys
+logging.basicConfig(level=logging.INFO)
+import numpy as np
+from initreg.nn import Network, compiled, train
+X = np.random.default_rng(0).normal(size=(2, 40)); Y = (X[:1] > 0).astype(float)
+net = Network([2, 5, 1], keep_prob=0.8, seed=1)
+train(net, X, Y, learning_rate=0.1, num_iterations=50, rng=np.random.default_rng(2))
+print(float(net.params["W1"].sum()).hex(), "numba" in sys.modules, "llvmlite" in sys.modules)
+"""
+
+
+def test_two_processes_started_at_once_on_a_new_machine_build_it_once_and_skip_numba(tmp_path):
+    env = {"NUMBA_CACHE_DIR": str(tmp_path)}
+    procs = [_python(TRAIN_AND_SAY, env) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outs]
+    builds = sum(err.count("compiling the training kernel") for _, err in outs)
+    assert builds == 1, [err for _, err in outs]
+    results = {out.split()[0] for out, _ in outs}
+    assert len(results) == 1  # the same parameters
+    built = list((tmp_path / "initreg").glob("kernel-*/_initreg_kernel*"))
+    assert len(built) == 1 and not list((tmp_path / "initreg").glob(".build-*"))
+    # a later process loads it: no build, and neither numba nor LLVM in its memory
+    later = _python(TRAIN_AND_SAY, env)
+    out, err = later.communicate(timeout=120)
+    assert later.returncode == 0, err
+    assert "compiling" not in err
+    assert out.split() == [results.pop(), "False", "False"]
+
+
+def test_a_build_that_cannot_work_falls_back_to_numbas_jit_and_is_not_retried(
+        tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("CC", "false")  # a C compiler that fails: as on a machine without one
+    caplog.set_level(logging.INFO, logger="initreg.nn.aot")
+    assert aot.load() is None
+    failed = list((tmp_path / "initreg").glob("kernel-*/FAILED"))
+    assert len(failed) == 1 and "compiler" in failed[0].read_text()
+    warning = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warning) == 1 and str(failed[0]) in warning[0] and "compiler" in warning[0]
+    caplog.clear()
+    assert aot.load() is None  # not built again
+    assert not [r for r in caplog.records if "compiling" in r.getMessage()]
+    monkeypatch.setattr(compiled, "_KERNEL", None)
+    assert compiled.kernel() is compiled.jit()  # training goes on, on the JIT
+
+
+def test_a_damaged_module_is_not_loaded_and_the_jit_trains_instead(tmp_path, monkeypatch,
+                                                                  caplog):
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    where = tmp_path / "initreg" / f"kernel-{aot.key()}"
+    where.mkdir(parents=True)
+    suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    (where / f"_initreg_kernel{suffix}").write_bytes(b"not a shared library")
+    assert aot.load() is None
+    assert any("could not be loaded" in r.getMessage() for r in caplog.records)
+    monkeypatch.setattr(compiled, "_KERNEL", None)
+    assert compiled.kernel() is compiled.jit()
+
+
+def test_the_build_is_keyed_by_the_cpu_and_the_compilers_versions(monkeypatch):
+    first = aot.key()
+    monkeypatch.setattr(aot, "cpu", lambda: "another CPU")
+    assert aot.key() != first
+    monkeypatch.undo()
+    real = aot._version
+    monkeypatch.setattr(aot, "_version", lambda package: "0.0" if package == "numba" else
+                        real(package))
+    assert aot.key() != first
