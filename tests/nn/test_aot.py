@@ -131,3 +131,29 @@ def test_the_build_is_keyed_by_the_cpu_and_the_compilers_versions(monkeypatch):
     monkeypatch.setattr(aot, "_version", lambda package: "0.0" if package == "numba" else
                         real(package))
     assert aot.key() != first
+
+
+def test_the_cache_is_numbas_folder_else_next_to_the_code_else_the_users(tmp_path, monkeypatch):
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
+    assert aot.cache_root() == tmp_path / "numba" / "initreg"
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
+    monkeypatch.setattr(aot, "HERE", tmp_path / "pkg")
+    assert aot.cache_root() == tmp_path / "pkg" / "__pycache__"
+    monkeypatch.setattr(aot, "HERE", Path("/proc/initreg"))  # read-only, even for root
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert aot.cache_root() == tmp_path / "xdg" / "initreg"
+
+
+def test_a_build_folder_left_by_a_killed_process_is_cleared_by_the_next_build(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("CC", "false")  # a quick build: it fails at once
+    root = tmp_path / "initreg"
+    stale = root / f".build-kernel-{aot.key()}-killed"
+    stale.mkdir(parents=True)
+    (stale / "half.o").write_bytes(b"...")
+    other = root / ".build-kernel-0123456789abcdef-building"  # another key's: not ours to clear
+    other.mkdir()
+    assert aot.load() is None
+    assert not stale.exists() and other.exists()
+    assert [p.name for p in root.glob(".build-*")] == [other.name]

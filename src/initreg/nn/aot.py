@@ -87,11 +87,20 @@ def cache_root() -> Path:
     if os.environ.get("NUMBA_CACHE_DIR"):
         return Path(os.environ["NUMBA_CACHE_DIR"]) / "initreg"
     pycache = HERE / "__pycache__"
-    with contextlib.suppress(OSError):
-        pycache.mkdir(exist_ok=True)
-    if os.access(pycache, os.W_OK):
+    if _writable(pycache):
         return pycache
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "initreg"
+
+
+def _writable(folder: Path) -> bool:
+    """Whether a file can be made in ``folder`` (made if missing): tried, not read off the
+    permission bits, which a read-only mount or root's rights would belie."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager
@@ -113,7 +122,11 @@ def _build(where: Path) -> None:
     src = str(HERE.parents[1])  # the initreg this process runs, first on the child's path
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [src, *filter(None, [os.environ.get("PYTHONPATH")])])}
-    tmp = tempfile.mkdtemp(dir=where.parent, prefix=".build-")
+    # a build folder of this key left by a killed process (this one holds the key's lock: no
+    # other process is building it)
+    for stale in where.parent.glob(f".build-{where.name}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = tempfile.mkdtemp(dir=where.parent, prefix=f".build-{where.name}-")
     try:
         try:
             done = subprocess.run([sys.executable, "-m", "initreg.nn.aot", tmp], env=env,
