@@ -6,7 +6,10 @@ loads ``descent_kernel`` compiled ahead of time instead: numba's AOT compiler (`
 turns the same Python function into an extension module, once per machine, in a child process
 (``python -m initreg.nn.aot DIR``); every later process imports that module with neither numba
 nor LLVM. The module's code is the JIT's (the same function, typing, LLVM and CPU target:
-``host``), and the tests hold the two to the same bits.
+``host``), and the tests hold the two to the same bits. Two differences: the AOT compiler has no
+``error_model`` option, so its functions check each division for a zero divisor (which none of
+the kernel's has) instead of giving inf; and no ``nogil``: a call holds the GIL, which ``train``
+gives back between log points.
 
 Where: ``$NUMBA_CACHE_DIR/initreg`` when that is set, else ``__pycache__`` next to this file,
 else ``~/.cache/initreg`` (a read-only install); in a folder named by a hash of what the code
@@ -172,7 +175,7 @@ def load(root: Path | None = None):
         path = where / (MODULE + sysconfig.get_config_var("EXT_SUFFIX"))
         if not where.exists():
             root.mkdir(parents=True, exist_ok=True)
-            with _locked(root / f"kernel-{key()}.lock"):
+            with _locked(where.with_name(where.name + ".lock")):
                 if not where.exists():  # another process may have built it meanwhile
                     _build(where)
         if (where / "FAILED").exists():
