@@ -4,6 +4,7 @@ cannot work leaves numba's JIT in charge instead of failing the run."""
 
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -105,6 +106,9 @@ def test_a_build_that_cannot_work_falls_back_to_numbas_jit_and_is_not_retried(
     caplog.clear()
     assert aot.load() is None  # not built again
     assert not [r for r in caplog.records if "compiling" in r.getMessage()]
+    shutil.rmtree(failed[0].parent)  # as the warning says: delete the folder to try again
+    assert aot.load() is None
+    assert [r for r in caplog.records if "compiling" in r.getMessage()]
     monkeypatch.setattr(compiled, "_KERNEL", None)
     assert compiled.kernel() is compiled.jit()  # training goes on, on the JIT
 
