@@ -5,23 +5,26 @@ from hypothesis import settings
 settings.register_profile("initreg", deadline=None, derandomize=True)
 settings.load_profile("initreg")
 
-# The files that take longest (seconds on the 2-core machine, measured 2026-12-01 17:30), handed out
-# first: `make test` gives each worker whole files (--dist loadfile, --no-loadscope-reorder), and
-# a long file started last keeps one worker busy while the other has nothing left. Only the
-# order changes; a file not listed runs after these, in pytest's order.
+# The files that take longest (seconds on the 2-core machine under `make test`, measured
+# 2026-12-01 18:55), handed out first: `make test` gives each worker whole files (--dist
+# loadfile, --no-loadscope-reorder), and a long file started last keeps one worker busy while
+# the other has nothing left. Only the order changes; a file not listed runs after these, in
+# pytest's order.
 LONGEST_FIRST = [
-    "tests/pipelines/test_reliability.py",  # 56 s
-    "tests/pipelines/test_faults.py",  # 55 s
-    "tests/pipelines/test_server_faults.py",  # 40 s, most of it waiting for a dead server
-    "tests/test_report.py",  # 30 s
-    "tests/test_seeds_report.py",  # 23 s
-    "tests/pipelines/test_optuna_pipeline.py",  # 16 s
-    "tests/pipelines/test_config.py",  # 15 s
-    "tests/pipelines/test_console.py",  # 14 s
-    "tests/pipelines/test_bad_input.py",  # 11 s
+    "tests/pipelines/test_faults.py",  # 46 s
+    "tests/pipelines/test_reliability.py",  # 45 s
+    "tests/pipelines/test_server_faults.py",  # 41 s, most of it waiting for a dead server
+    "tests/pipelines/test_config.py",  # 16 s
+    "tests/pipelines/test_optuna_pipeline.py",  # 15 s
+    "tests/pipelines/test_console.py",  # 13 s
+    "tests/pipelines/test_bad_input.py",  # 12 s
+    "tests/test_report.py",  # 10 s
     "tests/test_gradcheck_verdicts.py",  # 10 s
-    "tests/pipelines/test_seeds_pipeline.py",  # 8 s
-    "tests/test_course.py",  # 7 s
+    "tests/test_plots.py",  # 7 s
+    "tests/pipelines/test_seeds_pipeline.py",  # 6 s
+    "tests/pipelines/test_studies_pipeline.py",  # 5 s
+    "tests/test_course.py",  # 5 s
+    "tests/test_seeds_report.py",  # 5 s
 ]
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
+from stores import new_store
 from trained import trained_run
 
 from initreg import tracking
@@ -110,16 +111,16 @@ def test_weights_that_are_not_a_chain_of_layers_are_refused():
 
 
 def test_a_run_without_a_model_has_none(tmp_path):
-    uri = tracking.resolve_uri(f"sqlite:///{tmp_path}/mlflow.db")
-    client = MlflowClient(tracking_uri=tracking.client(uri).tracking_uri)
+    uri = new_store(tmp_path / "mlflow.db").tracking_uri
+    client = MlflowClient(tracking_uri=uri)
     exp = tracking.experiment_id(client, "x", uri)
     run = tracking.Run.start(client, exp, "no model")
     assert tracking.logged_model(client, exp, run.run_id) is None
 
 
 def test_data_splits_are_logged_as_dataset_inputs_with_their_context(tmp_path):
-    uri = tracking.resolve_uri(f"sqlite:///{tmp_path}/mlflow.db")
-    client = tracking.client(uri)
+    client = new_store(tmp_path / "mlflow.db")
+    uri = client.tracking_uri
     exp = tracking.experiment_id(client, "football", uri)
     ds = load_football()
     run = tracking.Run.start(client, exp, "he l0 kp1")

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 from PIL import Image
 
@@ -26,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "pipelines"))
 sys.path.insert(0, str(ROOT / "tests" / "helpers"))
 from pipeline_utils import compose_cfg  # noqa: E402
+from stores import new_store  # noqa: E402
 
 FAST = ["train.num_iterations=300", "train.log_every=50", "data=circles"]
 GRID = [("he", 0.0, 1.0), ("he", 0.7, 1.0), ("he", 0.0, 0.86), ("he", 0.7, 0.86),
@@ -70,8 +70,8 @@ def logged_run(client, exp, parent_id, name, params, metrics, tags, status="FINI
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("report")
-    uri = tracking.resolve_uri(f"sqlite:///{tmp}/mlflow.db")
-    client = MlflowClient(tracking_uri=uri)
+    client = new_store(tmp / "mlflow.db")
+    uri = client.tracking_uri
     exp = tracking.experiment_id(client, "circles", uri)
     parent = tracking.Run.start(client, exp, "sweep test", tags={
         "sweep": "true", "sweep_overrides": "init=zeros,he reg.lambd=0.0,0.7"})
@@ -288,8 +288,8 @@ def test_the_selection_uses_dev_accuracy_only_and_the_headline_is_its_test_accur
 
 
 def test_ties_go_to_the_smaller_variance_and_test_accuracy_is_never_used(tmp_path):
-    uri = tracking.resolve_uri(f"sqlite:///{tmp_path}/mlflow.db")
-    client = MlflowClient(tracking_uri=uri)
+    client = new_store(tmp_path / "mlflow.db")
+    uri = client.tracking_uri
     exp = tracking.experiment_id(client, "football", uri)
     parent = tracking.Run.start(client, exp, "sweep ties", tags={"sweep": "true"})
 
@@ -338,8 +338,8 @@ def test_the_command_writes_reports_under_the_sweep_id(sweep, tmp_path, capsys):
 
 
 def test_latest_sweep_is_the_most_recent_parent(tmp_path):
-    uri = tracking.resolve_uri(f"sqlite:///{tmp_path}/mlflow.db")
-    client = MlflowClient(tracking_uri=uri)
+    client = new_store(tmp_path / "mlflow.db")
+    uri = client.tracking_uri
     with pytest.raises(report.ReportError, match="no sweep in the store"):
         report.latest_sweep(client)
     exp_a = tracking.experiment_id(client, "a", uri)
@@ -418,8 +418,8 @@ def test_the_page_renders_in_chromium_with_every_image_loaded(built, sweep, tmp_
 
 
 def new_sweep(tmp_path, experiment="circles"):
-    uri = tracking.resolve_uri(f"sqlite:///{tmp_path}/mlflow.db")
-    client = MlflowClient(tracking_uri=uri)
+    client = new_store(tmp_path / "mlflow.db")
+    uri = client.tracking_uri
     exp = tracking.experiment_id(client, experiment, uri)
     parent = tracking.Run.start(client, exp, "sweep", tags={"sweep": "true"})
     return client, uri, exp, parent.run_id

@@ -4,7 +4,7 @@ import math
 from types import SimpleNamespace
 
 import pytest
-from mlflow.tracking import MlflowClient
+from stores import new_store
 
 from initreg import report, runs, summary, tracking
 from initreg.studies import best_regularization
@@ -23,8 +23,8 @@ def logged(client, exp, parent_id, name, lambd, metrics, status="FINISHED", tags
 def tied_sweep(tmp_path_factory):
     """A football sweep whose best dev accuracy is shared by three runs: one without a variance,
     two with the same variance; a failed run has a higher dev accuracy."""
-    uri = tracking.resolve_uri(f"sqlite:///{tmp_path_factory.mktemp('tied')}/mlflow.db")
-    client = MlflowClient(tracking_uri=uri)
+    client = new_store(tmp_path_factory.mktemp("tied") / "mlflow.db")
+    uri = client.tracking_uri
     exp = tracking.experiment_id(client, "football", uri)
     parent = tracking.Run.start(client, exp, "sweep", tags={"sweep": "true"})
     scores = {"train_accuracy": 0.95, "test_accuracy": 0.9}
@@ -88,8 +88,8 @@ def test_init_order():
 
 
 def test_search_runs_follows_every_page_and_stops_at_the_limit(tmp_path, monkeypatch):
-    uri = tracking.resolve_uri(f"sqlite:///{tmp_path}/mlflow.db")
-    client = MlflowClient(tracking_uri=uri)
+    client = new_store(tmp_path / "mlflow.db")
+    uri = client.tracking_uri
     exp = tracking.experiment_id(client, "pages", uri)
     parent = tracking.Run.start(client, exp, "parent", tags={"sweep": "true"})
     ids = {tracking.Run.start(client, exp, f"kid {i}", parent_id=parent.run_id).run_id
@@ -228,8 +228,8 @@ def test_a_selected_run_below_others_is_not_called_ahead_of_them():
 @pytest.mark.parametrize("flush_seconds, written_at_once", [(0.0, True), (60.0, False)])
 def test_buffered_metrics_are_written_once_the_oldest_has_waited_flush_seconds(
         tmp_path, flush_seconds, written_at_once):
-    uri = tracking.resolve_uri(f"sqlite:///{tmp_path}/mlflow.db")
-    client = tracking.client(uri)
+    client = new_store(tmp_path / "mlflow.db")
+    uri = client.tracking_uri
     exp = tracking.experiment_id(client, "flush", uri)
     run = tracking.Run.start(client, exp, "r", flush_seconds=flush_seconds)
     run.add_metric("cost", 0.5, step=0)

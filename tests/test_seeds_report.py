@@ -8,8 +8,8 @@ import statistics
 from pathlib import Path
 
 import pytest
-from mlflow.tracking import MlflowClient
 from scipy import stats
+from stores import new_store
 
 from initreg import report, reuse, seeds, summary, tracking
 from initreg.aggregate import Config
@@ -46,9 +46,8 @@ def log_run(client, exp, parent_id, init, lambd, keep, seed, dev, status="FINISH
 
 @pytest.fixture
 def store(tmp_path):
-    uri = tracking.resolve_uri(f"sqlite:///{tmp_path}/mlflow.db")
-    client = MlflowClient(tracking_uri=uri)
-    exp = tracking.experiment_id(client, "football", uri)
+    client = new_store(tmp_path / "mlflow.db")
+    exp = tracking.experiment_id(client, "football", client.tracking_uri)
     parent = tracking.Run.start(client, exp, "sweep", tags={"sweep": "true"})
     return client, exp, parent
 

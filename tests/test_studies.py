@@ -201,16 +201,15 @@ def test_fraud_baseline_is_the_share_of_legitimate_transactions():
 
 
 def test_the_fraud_section_escapes_run_names(tmp_path):
-    from mlflow.tracking import MlflowClient
+    from stores import new_store
 
     from initreg import tracking
     from initreg.runs import sweep_children
     from initreg.studies import fraud_section
 
     payload = "<img src=x onerror=alert(1)>"
-    uri = tracking.resolve_uri(f"sqlite:///{tmp_path}/mlflow.db")
-    client = MlflowClient(tracking_uri=uri)
-    exp = tracking.experiment_id(client, "fraud", uri)
+    client = new_store(tmp_path / "mlflow.db")
+    exp = tracking.experiment_id(client, "fraud", client.tracking_uri)
     parent = tracking.Run.start(client, exp, "sweep", tags={"sweep": "true"})
     for name, f1 in ((f"best {payload}", 0.7), ("useless", 0.0)):
         run = tracking.Run.start(client, exp, name, parent_id=parent.run_id)

@@ -1,6 +1,7 @@
 """A temporary MLflow store with one run that logged a (briefly) trained network as its model."""
 
 import numpy as np
+from stores import new_store
 
 from initreg import tracking
 from initreg.data import load_football
@@ -9,8 +10,8 @@ from initreg.nn import Network, train
 
 def trained_run(tmp_path, name="he l0 kp1"):
     """A run of a temporary store that logged a (briefly) trained network as its model."""
-    uri = tracking.resolve_uri(f"sqlite:///{tmp_path}/mlflow.db")
-    client = tracking.client(uri)
+    client = new_store(tmp_path / "mlflow.db")
+    uri = client.tracking_uri
     exp = tracking.experiment_id(client, "football", uri)
     ds = load_football()
     net = Network([2, 20, 3, 1], init="he", seed=0)

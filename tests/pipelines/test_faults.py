@@ -133,14 +133,15 @@ def test_a_dead_holder_does_not_block_resume(tmp_path, store):
 
 
 def test_concurrent_first_starts_on_a_fresh_store_all_succeed(tmp_path):
-    """Four `doctor` runs, each creating and migrating the same new store, started together
-    (without the store's lock, all but one or two fail)."""
+    """Two `doctor` runs, each creating and migrating the same new store, started together
+    (without the store's lock, one of them fails: 12 times in 12 tries, also with both cores
+    busy; two are enough, each more is another two seconds of interpreter start)."""
     cmd = [sys.executable, str(ROOT / "pipelines" / "doctor.py"), "--uri",
            f"sqlite:///{tmp_path}/fresh/mlflow.db"]
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for _ in range(4)]
+             for _ in range(2)]
     outs = [(p.wait(timeout=120), p.stdout.read()) for p in procs]
-    assert [code for code, _ in outs] == [0, 0, 0, 0], outs
+    assert [code for code, _ in outs] == [0, 0], outs
 
 
 def test_two_sweeps_started_together_on_a_fresh_store(tmp_path):

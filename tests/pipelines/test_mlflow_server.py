@@ -49,7 +49,7 @@ def wait_healthy(base: str, proc: subprocess.Popen, log: Path, timeout: float = 
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
-        time.sleep(0.5)
+        time.sleep(0.1)  # a refused connection costs next to nothing: go on once it is up
     raise AssertionError(f"mlflow server not healthy after {timeout}s:\n{log.read_text()}")
 
 

@@ -291,9 +291,9 @@ def test_resume_after_a_hard_kill_finishes_every_config_exactly_once(tmp_path, s
     assert _finished_per_config(store) == {(i, lam): 1 for i in ("zeros", "he")
                                            for lam in ("0.0", "0.1", "0.7")}
     assert not [r for r in all_runs(store) if r.info.status == "RUNNING"]
-    # resume=false forces new runs
-    run_pipeline(["-m", "init=he", "reg.lambd=0.0", "train.num_iterations=3000",
-                  "train.log_every=1000", "resume=false"], tmp_path)
+    # resume=false forces new runs (one worker, as SWEEP: no worker processes to start)
+    run_pipeline(["-m", "init=he", "reg.lambd=0.0", "hydra.launcher.n_jobs=1",
+                  "train.num_iterations=3000", "train.log_every=1000", "resume=false"], tmp_path)
     assert _finished_per_config(store)[("he", "0.0")] == 2
 
 
