@@ -52,9 +52,11 @@ TEST_WORKERS ?= auto
 # (a /dev/shm under 2 GiB free, as Docker's 64 MiB default, is not used)
 TEST_TMPDIR ?= $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && [ "$$(df -Pk /dev/shm | awk 'NR==2 {print $$4}')" -gt 2097152 ] 2>/dev/null && echo /dev/shm || echo "$${TMPDIR:-/tmp}")
 
+# PYTHONDONTWRITEBYTECODE is emptied for the tests: where it is set, every worker would compile
+# and assert-rewrite every test module anew (~2.5 s each); the caches go to __pycache__ folders
 test: setup  ## fast suite (no tests marked slow), on every core
-	TMPDIR=$(call q,$(TEST_TMPDIR)) $(PY) -m pytest -m "not slow" -n $(call q,$(TEST_WORKERS)) \
-		--dist loadfile --no-loadscope-reorder
+	PYTHONDONTWRITEBYTECODE= TMPDIR=$(call q,$(TEST_TMPDIR)) $(PY) -m pytest -m "not slow" \
+		-n $(call q,$(TEST_WORKERS)) --dist loadfile --no-loadscope-reorder
 
 test-all: setup  ## everything, slow sweeps and services included
 	$(PY) -m pytest

@@ -21,6 +21,7 @@ LONGEST_FIRST = [
     "tests/test_report.py",  # 10 s
     "tests/test_gradcheck_verdicts.py",  # 10 s
     "tests/test_plots.py",  # 7 s
+    "tests/nn/test_aot.py",  # 6 s, most of it a real build of the kernel
     "tests/pipelines/test_seeds_pipeline.py",  # 6 s
     "tests/pipelines/test_studies_pipeline.py",  # 5 s
     "tests/test_course.py",  # 5 s
