@@ -30,6 +30,7 @@ from initreg.job_loading import load_dataset
 from initreg.job_logging import log_inputs
 from initreg.job_names import experiment_name, job_hash
 from initreg.lifecycle import PARENT_FILE, read_parent
+from initreg.nn import aot, compiled
 from initreg.overrides import compose_jobs, expand_jobs
 from initreg.progress import SweepProgress
 
@@ -75,6 +76,7 @@ class SweepCallback(Callback):
             print(f"error: {len(problems)} of {len(jobs)} jobs have bad values; nothing was run",
                   file=sys.stderr)
             sys.exit(2)
+        prepare_kernel(jobs)
         if not config.tracking.enabled:
             self._show_progress(Path(str(config.hydra.sweep.dir)).resolve(), len(jobs))
             return
@@ -184,6 +186,15 @@ def claim_sweep_dir(sweep_dir: Path):
         raise RuntimeError(f"hydra.sweep.dir={str(sweep_dir)!r} belongs to the sweep that process "
                            f"{owner.get('pid')} is running; choose another folder")
     return lock
+
+
+def prepare_kernel(jobs) -> None:
+    """On a machine that has no compiled kernel yet, build it here, once (``initreg.nn.aot``),
+    before any job needs it: the workers then load it instead of waiting for the first of them
+    to build it, the console says what the pause is, and no job's time (nor the estimate of
+    the time left) carries the build. Nothing when no job uses the compiled engine."""
+    if any(cfg.train.engine == "compiled" for _, cfg in jobs) and compiled.available():
+        aot.load()
 
 
 def plan(config: DictConfig) -> list[tuple[list[str], DictConfig]]:
