@@ -157,3 +157,34 @@ def test_a_build_folder_left_by_a_killed_process_is_cleared_by_the_next_build(
     assert aot.load() is None
     assert not stale.exists() and other.exists()
     assert [p.name for p in root.glob(".build-*")] == [other.name]
+
+
+def test_the_build_is_this_processs_kernel_whatever_the_working_folder_and_numbas_switches(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("NUMBA_DISABLE_JIT", "1")  # a debugging switch of the first process
+    elsewhere = tmp_path / "cwd" / "initreg"  # another checkout's package in the working folder
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "__init__.py").write_text("raise SystemExit('not the initreg that runs')\n")
+    monkeypatch.chdir(elsewhere.parent)
+    assert aot.load() is not None
+    assert not list((tmp_path / "cache" / "initreg").glob("kernel-*/FAILED"))
+
+
+@pytest.mark.parametrize("stop", ["killed", "timeout"])
+def test_a_build_stopped_from_outside_records_nothing_and_the_next_process_tries_again(
+        stop, tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    if stop == "killed":  # the OOM killer, kill -9
+        killed = tmp_path / "python"
+        killed.write_text("#!/bin/sh\nkill -9 $$\n")
+        killed.chmod(0o755)
+        monkeypatch.setattr(aot.sys, "executable", str(killed))
+    else:
+        monkeypatch.setattr(aot, "BUILD_TIMEOUT_S", 0.3)
+    caplog.set_level(logging.INFO, logger="initreg.nn.aot")
+    assert aot.load() is None
+    root = tmp_path / "initreg"
+    assert not list(root.glob("kernel-*/")) and not list(root.glob(".build-*"))
+    assert aot.load() is None
+    assert sum("compiling" in r.getMessage() for r in caplog.records) == 2

@@ -103,6 +103,16 @@ def test_parameters_replaced_by_other_arrays_are_still_trained_in_place():
         np.testing.assert_allclose(net.params[name], p, rtol=1e-12, atol=0, err_msg=name)
 
 
+def test_a_parameter_replaced_by_a_strided_view_of_the_same_buffer_is_read_as_it_is():
+    X, Y = _data(2, 30, seed=2)
+    costs = []
+    for engine in ("numpy", "compiled"):
+        net = Network([2, 5, 5, 1], seed=3)
+        net.params["W2"] = net.params["W2"].T  # the same memory, the same start: transposed
+        costs.append(net.cost_and_grads(X, Y, engine=engine)[0])
+    assert costs[1] == pytest.approx(costs[0], rel=1e-12)
+
+
 def test_the_gate_checks_the_compiled_gradients_and_catches_a_bug_planted_there(monkeypatch):
     X, Y = _data(2, 64, seed=8)
     net = Network([2, 6, 3, 1], lambd=0.2, keep_prob=0.8, seed=4)

@@ -5,11 +5,13 @@ LLVM started, the cached machine code loaded), whatever the cache holds. So ``co
 loads ``descent_kernel`` compiled ahead of time instead: numba's AOT compiler (``numba.pycc``)
 turns the same Python function into an extension module, once per machine, in a child process
 (``python -m initreg.nn.aot DIR``); every later process imports that module with neither numba
-nor LLVM. The module's code is the JIT's (the same function, typing, LLVM and CPU target:
-``host``), and the tests hold the two to the same bits. Two differences: the AOT compiler has no
-``error_model`` option, so its functions check each division for a zero divisor (which none of
-the kernel's has) instead of giving inf; and no ``nogil``: a call holds the GIL, which ``train``
-gives back between log points.
+nor LLVM. The module's code is the JIT's (the same function, typing, LLVM, CPU and CPU
+features: the host's; the build runs it once before it is kept), and the tests hold the two
+to the same bits.
+Two differences: the AOT compiler has no ``error_model`` option, so its functions check each
+division for a zero divisor (which none of the kernel's meets: m >= 1, keep_prob > 0) instead
+of giving inf; and no ``nogil``: a call holds the GIL, which ``train`` gives back between log
+points.
 
 Where: ``$NUMBA_CACHE_DIR/initreg`` when that is set, else ``__pycache__`` next to this file,
 else ``~/.cache/initreg`` (a read-only install); in a folder named by a hash of what the code
@@ -17,7 +19,8 @@ depends on (this file, ``compiled.py``, the versions of Python, NumPy, numba and
 CPU), so that a changed kernel or machine builds anew. Two processes that start at once build
 it once: the builder holds a file lock, the other waits and loads what it built. A build that
 fails (no C compiler, say) leaves ``FAILED`` with its reason there, and the processes fall back
-to numba's JIT (``compiled.jit()``) without trying again; delete the folder to retry.
+to numba's JIT (``compiled.jit()``) without trying again; delete the folder to retry. A build
+stopped from outside (killed, timed out) leaves nothing: the next process tries again.
 
 The module's functions do not check their arguments' types (numba's AOT wrappers unbox as
 the signature says): ``compiled.CompiledStep`` makes every argument with exactly these types.
@@ -33,6 +36,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -43,6 +47,9 @@ log = logging.getLogger(__name__)
 
 MODULE = "_initreg_kernel"  # the extension module's name (its file: MODULE + EXT_SUFFIX)
 BUILD_TIMEOUT_S = 600
+# a build child ended by one of these was stopped from outside (Ctrl-C, kill, the OOM killer):
+# nothing is recorded, the next process tries again
+STOPPED = {-signal.SIGINT, -signal.SIGTERM, -signal.SIGKILL, -signal.SIGHUP, -signal.SIGQUIT}
 HERE = Path(__file__).resolve().parent
 # descent_kernel's arguments (compiled.descent_kernel), rng aside: float64 C arrays "f8[::1]",
 # int64 "i8[::1]", the data "f8[:, ::1]"; each entry point is one type of rng
@@ -116,15 +123,19 @@ def _locked(path: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _build(where: Path) -> None:
-    """Build the module into ``where`` in a child process (numba and the compiler stay out of
-    this one); on failure write ``where/FAILED`` with the reason."""
+def _build(where: Path, key: str) -> None:
+    """Build the module of ``key`` into ``where`` in a child process (numba and the compiler
+    stay out of this one); on failure write ``where/FAILED`` with the reason, unless the child
+    was stopped from outside (``STOPPED``, a timeout): then nothing is kept."""
     suffix = sysconfig.get_config_var("EXT_SUFFIX")
     log.info("compiling the training kernel for this machine, once (a few seconds): %s", where)
     where.parent.mkdir(parents=True, exist_ok=True)
     src = str(HERE.parents[1])  # the initreg this process runs, first on the child's path
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [src, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    # numba's debugging switches (NUMBA_DISABLE_JIT, NUMBA_BOUNDSCHECK, ...) are not baked into
+    # the machine's module: the key does not name them
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("NUMBA_") or k == "NUMBA_CACHE_DIR"}
+    env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [os.environ.get("PYTHONPATH")])])
     # a build folder of this key left by a killed process (this one holds the key's lock: no
     # other process is building it)
     for stale in where.parent.glob(f".build-{where.name}-*"):
@@ -132,12 +143,20 @@ def _build(where: Path) -> None:
     tmp = tempfile.mkdtemp(dir=where.parent, prefix=f".build-{where.name}-")
     try:
         try:
-            done = subprocess.run([sys.executable, "-m", "initreg.nn.aot", tmp], env=env,
-                                  capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+            # -P: not the working folder's initreg (``-m`` puts it first on the path)
+            done = subprocess.run([sys.executable, "-P", "-m", "initreg.nn.aot", tmp, key],
+                                  env=env, capture_output=True, text=True,
+                                  timeout=BUILD_TIMEOUT_S)
+        except subprocess.TimeoutExpired as e:
+            raise InterruptedError(f"the build was stopped: {e}") from None
+        except OSError as e:
+            done, why = None, f"{type(e).__name__}: {e}"
+        if done is not None:
+            if done.returncode in STOPPED:
+                raise InterruptedError(f"the build was stopped (exit {done.returncode})")
             why = "" if done.returncode == 0 and (Path(tmp) / (MODULE + suffix)).exists() else (
-                f"exit {done.returncode}: " + (done.stderr or done.stdout).strip()[-2000:])
-        except (OSError, subprocess.TimeoutExpired) as e:
-            why = f"{type(e).__name__}: {e}"
+                f"exit {done.returncode}:\n" + "\n".join(filter(None, [done.stdout.strip(),
+                                                                      done.stderr.strip()])))
         if why:
             Path(tmp, "FAILED").write_text(why + "\n")
         os.chmod(tmp, 0o755)  # mkdtemp's 0700 would hide it from other users of the cache
@@ -177,7 +196,7 @@ def load(root: Path | None = None):
             root.mkdir(parents=True, exist_ok=True)
             with _locked(where.with_name(where.name + ".lock")):
                 if not where.exists():  # another process may have built it meanwhile
-                    _build(where)
+                    _build(where, where.name.removeprefix("kernel-"))
         if (where / "FAILED").exists():
             return None
         return _import(path)
@@ -200,15 +219,22 @@ def kernel(module):
     return descent_kernel
 
 
-def build(out_dir: str) -> None:
-    """Compile ``descent_kernel`` into ``out_dir/MODULE...so`` (this process imports numba)."""
+def build(out_dir: str, want: str | None = None) -> None:
+    """Compile ``descent_kernel`` into ``out_dir/MODULE...so`` (this process imports numba),
+    then run it once (a module the CPU cannot run ends this process, with SIGILL).
+    want: the key the module is built for; exits when this process's sources hash otherwise."""
     import numpy as np
     from numba import typeof
-    from numba.core import sigutils
+    from numba.core import codegen, sigutils
     from numba.pycc import CC
 
     from initreg.nn import compiled
 
+    if want is not None and key() != want:
+        sys.exit(f"{HERE} is not the source of kernel-{want}: it hashes to {key()}")
+    # numba's AOT code generator takes the CPU's name without its features (a VM can report an
+    # AVX-512 model with AVX-512 off): the JIT's features, this machine's
+    codegen.AOTCPUCodegen._customize_tm_features = lambda self: self._get_host_cpu_features()
     compiled.jit()  # makes the kernel's callees (draw_masks, ...) numba functions
     cc = CC(MODULE, source_module=compiled)
     cc.output_dir = out_dir
@@ -220,9 +246,26 @@ def build(out_dir: str) -> None:
             args = args[:13] + (generator,) + args[14:]
         cc.export(name, ret(*args))(compiled.descent_kernel)
     cc.compile()
+    _check(_import(Path(out_dir) / (MODULE + sysconfig.get_config_var("EXT_SUFFIX"))))
+
+
+def _check(module) -> None:
+    """Run ``module``'s two entry points once: a module this CPU cannot run ends this process
+    (SIGILL), not every process that trains (the tests hold its bits to the JIT's)."""
+    import numpy as np
+
+    from initreg.nn import Network, compiled, train
+
+    compiled._KERNEL = kernel(module)
+    X = np.random.default_rng(0).normal(size=(3, 37))
+    Y = (X[:1] > 0).astype(float)
+    for rng in (None, np.random.default_rng(1), np.random.Generator(np.random.MT19937(1))):
+        net = Network([3, 7, 4, 1], lambd=0.1, keep_prob=0.8, seed=2)
+        train(net, X, Y, learning_rate=0.1, num_iterations=30, log_every=10, rng=rng)
+    compiled._KERNEL = None
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: python -m initreg.nn.aot OUT_DIR")
-    build(sys.argv[1])
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: python -m initreg.nn.aot OUT_DIR [KEY]")
+    build(*sys.argv[1:])

@@ -64,12 +64,13 @@ def packed_base(params, dims) -> np.ndarray | None:
     for name, (offset, shape) in layout(dims).items():
         p = params.get(name)
         if (not isinstance(p, np.ndarray) or p.shape != shape or p.dtype != np.float64
-                or not isinstance(p.base, np.ndarray)):
+                or not p.flags.c_contiguous or not isinstance(p.base, np.ndarray)):
             return None
         flat = p.base
         if base is None:
             base = flat
-        if flat is not base or flat.ndim != 1 or not flat.flags.c_contiguous \
+        if flat is not base or flat.ndim != 1 or flat.dtype != np.float64 \
+                or not flat.flags.c_contiguous \
                 or p.__array_interface__["data"][0] != flat.ctypes.data + 8 * offset:
             return None
     return base if base is not None and base.size == size(dims) else None
