@@ -188,3 +188,15 @@ def test_a_build_stopped_from_outside_records_nothing_and_the_next_process_tries
     assert not list(root.glob("kernel-*/")) and not list(root.glob(".build-*"))
     assert aot.load() is None
     assert sum("compiling" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_a_kernel_built_next_to_the_code_is_used_after_the_install_became_read_only(
+        tmp_path, monkeypatch):
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(aot, "HERE", tmp_path / "pkg")
+    monkeypatch.setattr(aot, "_writable", lambda folder: False)  # a read-only install
+    assert aot.cache_root("0123456789abcdef") == tmp_path / "xdg" / "initreg"
+    (tmp_path / "pkg" / "__pycache__" / "kernel-0123456789abcdef").mkdir(parents=True)
+    assert aot.cache_root("0123456789abcdef") == tmp_path / "pkg" / "__pycache__"
+    assert aot.cache_root("fedcba9876543210") == tmp_path / "xdg" / "initreg"  # another key's

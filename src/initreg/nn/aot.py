@@ -14,7 +14,8 @@ of giving inf; and no ``nogil``: a call holds the GIL, which ``train`` gives bac
 points.
 
 Where: ``$NUMBA_CACHE_DIR/initreg`` when that is set, else ``__pycache__`` next to this file,
-else ``~/.cache/initreg`` (a read-only install); in a folder named by a hash of what the code
+else ``~/.cache/initreg`` (a read-only install, unless it was built there before it became
+read-only); in a folder named by a hash of what the code
 depends on (this file, ``compiled.py``, the versions of Python, NumPy, numba and llvmlite, the
 CPU), so that a changed kernel or machine builds anew. Two processes that start at once build
 it once: the builder holds a file lock, the other waits and loads what it built. A build that
@@ -92,12 +93,14 @@ def key() -> str:
     return h.hexdigest()[:16]
 
 
-def cache_root() -> Path:
-    """The folder the built modules live in (see the module's docstring)."""
+def cache_root(built: str | None = None) -> Path:
+    """The folder the built modules live in (see the module's docstring). built: a key whose
+    folder found next to this file is used even where that is no longer writable (an install
+    made read-only after its first build)."""
     if os.environ.get("NUMBA_CACHE_DIR"):
         return Path(os.environ["NUMBA_CACHE_DIR"]) / "initreg"
     pycache = HERE / "__pycache__"
-    if _writable(pycache):
+    if (built is not None and (pycache / f"kernel-{built}").is_dir()) or _writable(pycache):
         return pycache
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "initreg"
 
@@ -189,14 +192,15 @@ def load(root: Path | None = None):
     """The built module (building it first if this machine has none), or None when it cannot
     be built or loaded (the caller then uses numba's JIT)."""
     try:
-        root = root or cache_root()
-        where = root / f"kernel-{key()}"
+        this = key()
+        root = root or cache_root(this)
+        where = root / f"kernel-{this}"
         path = where / (MODULE + sysconfig.get_config_var("EXT_SUFFIX"))
         if not where.exists():
             root.mkdir(parents=True, exist_ok=True)
             with _locked(where.with_name(where.name + ".lock")):
                 if not where.exists():  # another process may have built it meanwhile
-                    _build(where, where.name.removeprefix("kernel-"))
+                    _build(where, this)
         if (where / "FAILED").exists():
             return None
         return _import(path)
