@@ -1,5 +1,7 @@
 """Shared test settings, and the order in which pytest-xdist hands out the test files."""
 
+import threading
+
 from hypothesis import settings
 
 settings.register_profile("initreg", deadline=None, derandomize=True)
@@ -32,3 +34,16 @@ LONGEST_FIRST = [
 def pytest_collection_modifyitems(config, items):
     rank = {path: k for k, path in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+
+def pytest_configure(config):
+    """On a new machine, the compiled kernel is built (``initreg.nn.aot``) while the workers
+    start and collect, not when their first training test needs it (one worker building, the
+    other waiting on its lock); a built one is only looked up. In the controlling process only:
+    an xdist worker has ``workerinput``."""
+    if hasattr(config, "workerinput"):
+        return
+    from initreg.nn import aot, compiled
+
+    if compiled.available():
+        threading.Thread(target=aot.load, name="kernel-build", daemon=True).start()
