@@ -27,8 +27,6 @@ The module's functions do not check their arguments' types (numba's AOT wrappers
 the signature says): ``compiled.CompiledStep`` makes every argument with exactly these types.
 """
 
-import contextlib
-import fcntl
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -43,6 +41,8 @@ import sys
 import sysconfig
 import tempfile
 from pathlib import Path
+
+from initreg.locks import exclusive
 
 log = logging.getLogger(__name__)
 
@@ -116,23 +116,12 @@ def _writable(folder: Path) -> bool:
         return False
 
 
-@contextlib.contextmanager
-def _locked(path: Path):
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)  # released when the file closes, or the process dies
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def _build(where: Path, key: str) -> None:
     """Build the module of ``key`` into ``where`` in a child process (numba and the compiler
     stay out of this one); on failure write ``where/FAILED`` with the reason, unless the child
     was stopped from outside (``STOPPED``, a timeout): then nothing is kept."""
     suffix = sysconfig.get_config_var("EXT_SUFFIX")
     log.info("compiling the training kernel for this machine, once (a few seconds): %s", where)
-    where.parent.mkdir(parents=True, exist_ok=True)
     src = str(HERE.parents[1])  # the initreg this process runs, first on the child's path
     # numba's debugging switches (NUMBA_DISABLE_JIT, NUMBA_BOUNDSCHECK, ...) are not baked into
     # the machine's module: the key does not name them
@@ -188,17 +177,17 @@ def _import(path: Path):
     return module
 
 
-def load(root: Path | None = None):
+def load():
     """The built module (building it first if this machine has none), or None when it cannot
     be built or loaded (the caller then uses numba's JIT)."""
     try:
         this = key()
-        root = root or cache_root(this)
+        root = cache_root(this)
         where = root / f"kernel-{this}"
         path = where / (MODULE + sysconfig.get_config_var("EXT_SUFFIX"))
         if not where.exists():
             root.mkdir(parents=True, exist_ok=True)
-            with _locked(where.with_name(where.name + ".lock")):
+            with exclusive(where.with_name(where.name + ".lock")):
                 if not where.exists():  # another process may have built it meanwhile
                     _build(where, this)
         if (where / "FAILED").exists():

@@ -5,7 +5,6 @@ SQLite stores get a busy timeout and every write is retried on "database is lock
 writers never lose a run.
 """
 
-import fcntl
 import functools
 import os
 import re
@@ -18,6 +17,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from initreg import interrupts
+from initreg.locks import exclusive
 
 DEFAULT_URI = "sqlite:///mlruns/mlflow.db"
 SQLITE_TIMEOUT_S = 60
@@ -103,12 +103,8 @@ def _store_lock(db: Path):
     both fail (``table _alembic_tmp_experiments already exists``) and leave it unusable.
     """
     db.parent.mkdir(parents=True, exist_ok=True)
-    with open(db.parent / f"{db.name}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with exclusive(db.parent / f"{db.name}.lock"):
+        yield
 
 
 @functools.cache
