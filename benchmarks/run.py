@@ -408,8 +408,9 @@ def bench_memory(tmp: Path, store: Path, quick: bool, overrides: tuple[str, ...]
 def bench_first_use(tmp: Path, rounds: int) -> dict[str, float]:
     """Seconds a fresh process spends on the compiled kernel beyond what the NumPy engine's
     same one-step training takes: on a new machine (an empty cache: numba's AOT compiler builds
-    it, ``initreg.nn.aot``), after (it is loaded, its first call loads scipy's BLAS), and under
-    numba's JIT (where the AOT build is not possible) from a warm JIT cache."""
+    it, ``initreg.nn.aot``), after (it is loaded; a small net's products are loops, no BLAS
+    loaded), and under numba's JIT (where the AOT build is not possible) from a warm JIT
+    cache."""
     train = ("import numpy as np; from initreg.nn import Network, compiled, train; {before}"
              "X = np.ones((2, 8)); Y = np.ones((1, 8)); "
              "train(Network([2, 3, 1]), X, Y, learning_rate=0.1, num_iterations=1, "
@@ -716,8 +717,8 @@ def main(argv=None) -> int:
                        f"process): **{first['build']:.1f} s**, paid once per machine: by a sweep's "
                        "submitting process before its first job starts, or by a single run at "
                        "its first step (two starting at once build it once); every later "
-                       "process loads it "
-                       "and, at its first call, scipy's BLAS that its matrix products call: "
+                       "process loads it (a small net's matrix products are loops in the "
+                       "kernel: no BLAS is loaded): "
                        f"**{first['load']:.2f} s**. Where the AOT build is not possible (no C "
                        "compiler), numba's JIT (numba imported, the machine code loaded from its "
                        f"disk cache) takes **{first['jit']:.2f} s** per process.", ""]

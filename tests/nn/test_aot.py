@@ -41,6 +41,7 @@ def _trained(kernel, monkeypatch, dims, lambd, keep_prob, rng):
     ([3, 6, 6, 4, 1], 0.0, 0.7, lambda: np.random.Generator(np.random.MT19937(4))),
     ([3, 5, 4, 1], 0.2, 0.86, lambda: np.random.RandomState(5)),  # masks drawn in Python
     ([3, 5, 4, 1], 0.2, 0.86, lambda: mask_rng("course", 1)),  # the course's fixed masks
+    ([3, 400, 9, 1], 0.1, 0.8, lambda: np.random.default_rng(4)),  # products past SMALL: BLAS
 ])
 def test_the_kernel_built_ahead_of_time_trains_the_jits_bits(dims, lambd, keep_prob, rng,
                                                             monkeypatch):
@@ -73,6 +74,25 @@ train(net, X, Y, learning_rate=0.1, num_iterations=50, rng=np.random.default_rng
 print(float(net.params["W1"].sum()).hex(), "numba" in sys.modules, "llvmlite" in sys.modules)
 """
 
+
+SCIPY_BLAS = """
+import sys
+import numpy as np
+from initreg.nn import Network, compiled, train
+X = np.random.default_rng(0).normal(size=(2, 211)); Y = (X[:1] > 0).astype(float)
+for width in (20, 200):  # the course's net, then one with products past compiled.SMALL
+    net = Network([2, width, 3, 1], lambd=0.1, keep_prob=0.86, seed=1)
+    train(net, X, Y, learning_rate=0.1, num_iterations=20, rng=np.random.default_rng(2))
+    print(width * 2 * 211 > compiled.SMALL, "scipy.linalg" in sys.modules, "numba" in sys.modules)
+"""
+
+
+def test_a_course_nets_training_never_loads_scipys_linear_algebra():
+    """numba's ``np.dot`` imports ``scipy.linalg`` (7.7 MiB) at its first call: the course's
+    products are loops in the kernel, so a job training one does not pay it."""
+    assert aot.load() is not None, "the kernel could not be built here"
+    out, err = _python(SCIPY_BLAS, {}).communicate(timeout=120)
+    assert out.split("\n")[:2] == ["False False False", "True True False"], err
 
 def test_two_processes_started_at_once_on_a_new_machine_build_it_once_and_skip_numba(tmp_path):
     # ... from a working folder that holds another checkout's initreg (which the build's child

@@ -58,6 +58,19 @@ def test_100_compiled_steps_give_the_numpy_engines_parameters_at_every_depth(lam
             assert rng.bit_generator.state == rng_ref.bit_generator.state
 
 
+
+@pytest.mark.parametrize(("lambd", "keep_prob"), [(0.0, 1.0), (0.3, 0.8)])
+def test_products_past_small_go_through_the_blas_and_give_the_numpy_engines_parameters(
+        lambd, keep_prob):
+    X, Y = _data(3, 40)
+    dims = [3, 700, 8, 1]  # 700x3x40 and 8x700x40 multiply-adds: the BLAS; 1x8x40: the loops
+    assert min(700 * 3 * 40, 8 * 700 * 40) > compiled.SMALL >= 8 * 40
+    ref, h_ref, rng_ref = _trained("numpy", dims, lambd, keep_prob, X, Y)
+    net, h, rng = _trained("compiled", dims, lambd, keep_prob, X, Y)
+    np.testing.assert_allclose(h.costs, h_ref.costs, rtol=1e-10)
+    for name, p in ref.params.items():
+        np.testing.assert_allclose(net.params[name], p, rtol=1e-10, atol=0, err_msg=name)
+
 def test_the_masks_are_the_numpy_engines_from_the_same_generator():
     X, Y = _data(2, 50, seed=3)
     net = Network([2, 8, 4, 1], keep_prob=(0.5, 0.7), seed=2)

@@ -3,18 +3,23 @@
 On the course's nets (a few hundred examples, a few dozen units) a NumPy step is bound by call
 overhead: some thirty NumPy calls of a few microseconds each around ~130 kFLOP of arithmetic.
 ``descent_kernel`` runs many iterations in one call (``train`` asks for the steps between two log
-points at once), each the whole forward and backward pass and the update: the matrix products
-through the BLAS (numba's ``np.dot``, scipy's BLAS) and every element-wise pass fused into one
-loop per layer. With ``learning_rate`` 0 it computes one iteration's gradient: the same code is
-what the gradient check before training checks.
+points at once), each the whole forward and backward pass and the update: every element-wise
+pass fused into one loop per layer, and the matrix products either as loops here (``times``,
+``times_t``: those of at most ``SMALL`` multiply-adds, all of the course nets') or
+through the BLAS (numba's ``np.dot``, scipy's BLAS; the larger ones). A process whose products
+are all small never loads scipy's linear algebra, which numba's ``np.dot`` imports at its first
+call: 7.7 MiB, 3% of a job's memory (``benchmarks/job_memory.py``). With ``learning_rate`` 0 it
+computes one iteration's gradient: the same code is what the gradient check before training
+checks.
 
 It computes what ``initreg.nn.backprop.Workspace.run`` computes, operation for operation (``Z =
 W A + b``, ``max(0, Z)``, ``Z * D / keep_prob``, ``(1/m)(sigmoid(Z_L) - Y)``, ``dW = dZ
 A_prev^T``, ``db = sum(dZ)``, ``dZ = dA / keep_prob * (A > 0)``, ``dW += (lambd/m) W``), so the
-parameters after any number of steps agree with the NumPy engine's to rounding: the BLAS (numba
-calls scipy's, NumPy its own), ``exp``, the order of the sums over examples (NumPy sums
-pairwise, the kernel in order) and the division by ``keep_prob`` (the kernel multiplies by ``1 /
-keep_prob``: a division per unit was most of its loops' time) may differ in the last bit. The
+parameters after any number of steps agree with the NumPy engine's to rounding: the matrix
+products (the loops here, or scipy's BLAS; NumPy calls its own), ``exp``, the order of the sums
+over examples (NumPy sums pairwise, the kernel in order, or in vector lanes in ``times_t``) and
+the division by ``keep_prob`` (the kernel multiplies by ``1 / keep_prob``: a division per unit
+was most of its loops' time) may differ in the last bit. The
 dropout masks are the NumPy engine's: from a ``Generator`` the kernel draws them itself, the
 same numbers in the same order, leaving the generator in NumPy's state after them. Over PCG64
 (``default_rng``'s) it steps the generator's 128-bit state itself (``draw_masks``: NumPy's
@@ -33,7 +38,8 @@ where that cannot be built, numba's JIT compiles it (``jit()``, cached on disk b
 
 import numpy as np
 
-BLAS_MAX = 1 << 62  # no limit: every matrix product goes through the BLAS
+SMALL = 1 << 15  # a matrix product of at most this many multiply-adds (n k m) runs as loops
+# here, a larger one through the BLAS, faster there and multi-threaded
 NO_PCG64 = np.empty(0, np.uint64)  # descent_kernel's pcg when it does not step PCG64 itself
 
 
@@ -197,7 +203,49 @@ def _mul_add_128():
     return mul_add_128
 
 
+
+def _times(W, A, Z):
+    """``Z = W A`` for W (n, k), A (k, m): row i of Z is the sum over c of ``W[i, c] A[c]``, c
+    in order, each a pass over the row that LLVM vectorizes (``dA = W^T dZ`` is ``times(W.T,
+    dZ, dA)``)."""
+    n, k = W.shape
+    m = A.shape[1]
+    for i in range(n):
+        w = W[i, 0]
+        for j in range(m):
+            Z[i, j] = w * A[0, j]
+        for c in range(1, k):
+            w = W[i, c]
+            for j in range(m):
+                Z[i, j] += w * A[c, j]
+
+
+def _times_t(dZ, A, dW):
+    """``dW = dZ A^T`` for dZ (n, m), A (k, m): each entry a sum over the m examples. Compiled
+    with ``fastmath={"reassoc"}``: LLVM may reorder that sum to vectorize it (a sum in order
+    waits on each addition; 3x slower), as a BLAS does."""
+    n, m = dZ.shape
+    k = A.shape[0]
+    for i in range(n):
+        for c in range(k):
+            s = 0.0
+            for j in range(m):
+                s += dZ[i, j] * A[c, j]
+            dW[i, c] = s
+
+
+def _row_sums(dZ, out):
+    """``out[i] = sum(dZ[i])``; compiled with ``fastmath={"reassoc"}``, as ``times_t``."""
+    n, m = dZ.shape
+    for i in range(n):
+        s = 0.0
+        for j in range(m):
+            s += dZ[i, j]
+        out[i] = s
+
+
 mul_add_128 = pcg64_bits = draw_masks = None  # made by jit() (numba is imported only then)
+times = times_t = row_sums = None  # likewise
 
 
 def kernel():
@@ -215,13 +263,16 @@ def kernel():
 def jit():
     """``descent_kernel`` compiled by numba's JIT (numba imported, the function compiled or
     loaded from numba's disk cache on its first call); also makes ``draw_masks``."""
-    global _JIT, mul_add_128, pcg64_bits, draw_masks
+    global _JIT, mul_add_128, pcg64_bits, draw_masks, times, times_t, row_sums
     if _JIT is None:
         import numba
 
         mul_add_128 = _mul_add_128()
         pcg64_bits = numba.njit(cache=True, inline="always")(_pcg64_bits)
         draw_masks = numba.njit(cache=True, nogil=True)(_draw_masks)
+        times = numba.njit(cache=True, nogil=True)(_times)
+        times_t = numba.njit(cache=True, nogil=True, fastmath={"reassoc"})(_times_t)
+        row_sums = numba.njit(cache=True, nogil=True, fastmath={"reassoc"})(_row_sums)
         _JIT = numba.njit(cache=True, nogil=True, error_model="numpy")(descent_kernel)
     return _JIT
 
@@ -264,7 +315,10 @@ def descent_kernel(theta, grads, dims, w_at, b_at, a_at, X, Y, acts, deltas, mas
             n, k = dims[l], dims[l - 1]
             W = theta[w_at[l]:w_at[l] + n * k].reshape((n, k))
             Z = acts[a_at[l]:a_at[l] + n * m].reshape((n, m))
-            np.dot(W, A_prev, Z)
+            if n * k * m <= SMALL:
+                times(W, A_prev, Z)
+            else:
+                np.dot(W, A_prev, Z)
             if l == L:
                 break
             kp = keep[l]
@@ -307,12 +361,12 @@ def descent_kernel(theta, grads, dims, w_at, b_at, a_at, X, Y, acts, deltas, mas
             else:
                 dZ = deltas[a_at[l]:a_at[l] + n * m].reshape((n, m))
             A_prev = X if l == 1 else acts[a_at[l - 1]:a_at[l - 1] + k * m].reshape((k, m))
-            np.dot(dZ, A_prev.T, grads[w_at[l]:w_at[l] + n * k].reshape((n, k)))
-            for i in range(n):
-                s = 0.0
-                for j in range(m):
-                    s += dZ[i, j]
-                grads[b_at[l] + i] = s
+            dW = grads[w_at[l]:w_at[l] + n * k].reshape((n, k))
+            if n * k * m <= SMALL:
+                times_t(dZ, A_prev, dW)
+            else:
+                np.dot(dZ, A_prev.T, dW)
+            row_sums(dZ, grads[b_at[l]:b_at[l] + n])
             if l == 1:
                 break
             W = theta[w_at[l]:w_at[l] + n * k].reshape((n, k))
@@ -322,6 +376,8 @@ def descent_kernel(theta, grads, dims, w_at, b_at, a_at, X, Y, acts, deltas, mas
                     w = W[0, i]
                     for j in range(m):
                         dA[i, j] = w * dZ[0, j]
+            elif n * k * m <= SMALL:
+                times(W.T, dZ, dA)
             else:
                 np.dot(W.T, dZ, dA)
             kp = keep[l - 1]
