@@ -335,3 +335,52 @@ def test_the_layer_axis_shows_every_layer_at_whole_numbers(tmp_path, name):
         assert lo < layers[0] and layers[-1] < hi  # every layer in view, data or none
         ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
         assert ticks and all(float(t).is_integer() for t in ticks), ticks
+
+
+# --- log-axis labels in plain Unicode (plots.canvas.plain_log_labels) ---------------------------
+
+@pytest.mark.parametrize(("mathtext", "plain"), [
+    (r"$\mathdefault{10^{3}}$", "10\u00b3"),
+    (r"$\mathdefault{10^{-12}}$", "10\u207b\u00b9\u00b2"),
+    (r"$\mathdefault{2\times10^{-3}}$", "2\u00d710\u207b\u00b3"),
+    (r"$\mathdefault{-10^{1}}$", "\u221210\u00b9"),
+    (r"$\mathdefault{0}$", "0"),
+    (r"$\mathdefault{10^{0.50}}$", r"$\mathdefault{10^{0.50}}$"),  # not a power we write
+    ("5", "5"),
+])
+def test_log_tick_labels_are_written_in_unicode(mathtext, plain):
+    assert plots.canvas.plain_label(mathtext) == plain
+
+
+def test_a_runs_log_axes_label_their_ticks_as_matplotlib_would_in_unicode():
+    fig = plots.curves._run_cost_figure(*_diverged_costs())  # log y, and a symlog x panel
+    fig.canvas.draw()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            shown = [t.get_text() for t in axis.get_ticklabels() if t.get_text()]
+            assert shown and not any("$" in t for t in shown), shown
+    assert "10\u207b\u00b2" in [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert "10\u00b3" in [t.get_text() for t in fig.axes[1].get_xticklabels()]
+
+
+NO_MATHTEXT = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import test_plots as t
+from matplotlib.mathtext import MathTextParser
+for name in t.RUN_FIGURES:
+    t._draw(name, sys.argv[2])
+print(MathTextParser._parser is None)
+"""
+
+
+def test_a_runs_figures_never_load_mathtexts_parser(tmp_path):
+    """Every job draws them: mathtext's parser and its fonts would add about 2 MiB to its
+    memory (benchmarks/job_memory.py)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = subprocess.run([sys.executable, "-c", NO_MATHTEXT, str(Path(__file__).parent),
+                          str(tmp_path / "f.png")], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True"], out.stderr

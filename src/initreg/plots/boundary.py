@@ -107,8 +107,8 @@ def _boundary_template() -> Figure:
         frameon=False,
         fontsize="small",
     )
-    ax.set_xlabel("$x_1$")
-    ax.set_ylabel("$x_2$")
+    ax.set_xlabel("x\u2081")  # x₁, x₂ in Unicode: a mathtext label would load mathtext's parser
+    ax.set_ylabel("x\u2082")
     return fig
 
 

@@ -8,7 +8,15 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from initreg.plots.canvas import DPI, FIGSIZE, kept_figure, new_figure, save_kept_png, save_png
+from initreg.plots.canvas import (
+    DPI,
+    FIGSIZE,
+    kept_figure,
+    new_figure,
+    plain_log_labels,
+    save_kept_png,
+    save_png,
+)
 
 # subplot parameters of a run's cost curve that fit its usual labels (``fit_margins`` widens
 # them for wider ones); the top without a title
@@ -43,6 +51,7 @@ def _cost_frame(ax, log_x: bool) -> None:
     10 iterations linear), where the early drop of a long run is visible."""
     if log_x:
         ax.set_xscale("symlog", linthresh=10)
+        plain_log_labels(ax)
     ax.set_xlabel("iteration (log scale)" if log_x else "iteration")
     ax.set_ylabel("cost")
     ax.grid(True, which="major", alpha=0.35)
@@ -56,6 +65,7 @@ def _cost_axes(ax, checked: Mapping[str, tuple], log_x: bool) -> None:
     if _use_log_scale(np.concatenate([c for _, c in checked.values()])):
         ax.set_yscale("log")
     _cost_frame(ax, log_x)
+    plain_log_labels(ax)
 
 
 def _cost_figure(curves: Mapping[str, tuple], title: str = "",
@@ -99,6 +109,7 @@ def _run_cost_figure(costs, iterations, title: str = "") -> Figure:
     for ax in fig.axes:
         ax.lines[0].set_data(its, c)
         ax.set_yscale(scale)
+        plain_log_labels(ax)
         ax.set_autoscale_on(True)  # set_xlim below turns it off for the figure's next use
         ax.relim()
         ax.autoscale_view()

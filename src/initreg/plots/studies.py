@@ -15,6 +15,7 @@ from initreg.plots.canvas import (
     POINT_COLORS,
     kept_figure,
     new_figure,
+    plain_log_labels,
     save_kept_png,
     save_png,
 )
@@ -49,6 +50,7 @@ def _layer_template() -> Figure:
         for style in ("o-", "s--"):
             ax.plot([], [], style, linewidth=1.4, markersize=4)
         ax.set_yscale("log")
+        plain_log_labels(ax)
         ax.set_xlabel("layer l")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers
         ax.set_ylabel(ylabel)
@@ -133,6 +135,7 @@ def against_depth(
         ax.axhline(hline[0], color="#555", linestyle="--", linewidth=1.0, label=hline[1])
     if log:
         ax.set_yscale("log")
+        plain_log_labels(ax)
     ax.set_xticks(sorted(ticks))
     ax.set_xlabel("hidden layers (depth)")
     ax.set_ylabel(ylabel)
