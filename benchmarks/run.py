@@ -392,7 +392,7 @@ def bench_memory(tmp: Path, store: Path, quick: bool, overrides: tuple[str, ...]
     """Peak RSS (MiB) of one default job (with ``overrides``), read in a fresh parent that runs
     only that job."""
     folder = tmp / ("memory-" + "-".join(o.replace("=", "_") for o in overrides))
-    folder.mkdir()
+    folder.mkdir()  # a new one for each (tmp, overrides)
     db = folder / "mlflow.db"
     shutil.copy(store, db)
     extra = [*(["train.num_iterations=3000"] if quick else []), *overrides]
@@ -698,16 +698,30 @@ def main(argv=None) -> int:
 
         if "memory" in only:
             progress("6. peak memory of one job")
-            rss = bench_memory(tmp, store, quick)
-            rss_numpy = bench_memory(tmp, store, quick, ("train.engine=numpy",))
+            peaks: dict[str, list[float]] = {"compiled": [], "numpy": []}
+            for r in range(1 if quick else 3):  # alternating
+                for engine, peak in peaks.items():
+                    folder = tmp / f"memory-{r}"
+                    folder.mkdir(exist_ok=True)
+                    peak.append(bench_memory(folder, store, quick, (f"train.engine={engine}",)))
+            highest = max(peaks["compiled"])
+
+            def mib(values):
+                return f"{min(values):.1f}-{max(values):.1f} MiB" if len(values) > 1 else \
+                    f"{values[0]:.1f} MiB"
+
             report += ["## 6. Memory", "",
-                       f"Peak RSS of one default job (`pipelines/train.py`, tracked): "
-                       f"**{rss:.0f} MiB** (`ru_maxrss` of RUSAGE_CHILDREN in a fresh parent); "
-                       f"the same job with `train.engine=numpy`: **{rss_numpy:.0f} MiB**. "
-                       "`benchmarks/job_memory.py` shows what each import and stage adds.", ""]
-            goals.append(("A job's peak RSS <= 278 MiB (its peak before the compiled engine)",
-                          f"{rss:.0f} MiB ({rss_numpy:.0f} MiB with train.engine=numpy)",
-                          rss <= 278))
+                       f"Peak RSS of one default job (`pipelines/train.py`, tracked; "
+                       f"`ru_maxrss` of RUSAGE_CHILDREN in a fresh parent, "
+                       f"{len(peaks['compiled'])} rounds, alternating, min-max): "
+                       f"**{mib(peaks['compiled'])}**; the same job with "
+                       f"`train.engine=numpy`: **{mib(peaks['numpy'])}**. The goal is judged on "
+                       "the highest round. `benchmarks/job_memory.py` shows what each import and "
+                       "stage adds.", ""]
+            goals.append(("A job's peak RSS <= 278 MiB (its peak before the compiled engine), "
+                          "highest round",
+                          f"{mib(peaks['compiled'])} ({mib(peaks['numpy'])} with "
+                          "train.engine=numpy)", highest <= 278))
             progress("7. the compiled kernel on a new machine")
             first = bench_first_use(tmp, 1 if quick else 3)
             report += ["## 7. The compiled kernel on a new machine", "",

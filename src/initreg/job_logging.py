@@ -57,6 +57,13 @@ def log_results(cfg, run, model, ds: Dataset, history: History, results, diag, f
     run.set_tags({"diagnosis": diag.verdict, "recommendation": diag.recommendation,
                   "failure_mode": diag.failure_mode, "diagnosis_evidence": diag.evidence or None,
                   tracking.NOTE_TAG: run_note(cfg, ds, results, diag, gate)})
+    np.savez(folder / "model.npz", **{k: np.asarray(v) for k, v in model.params.items()})
+    # the model before the figures: saving it, MLflow checks its requirements against every
+    # installed package's file list, and the figures then reuse the memory that frees (a job's
+    # peak ~2 MiB lower; benchmarks/job_memory.py)
+    if type(model) is Network:  # a subclass or a model of your own may predict otherwise
+        run.log_model(folder / "model.npz", ds.X_dev.T[:5],  # rows: MLflow's orientation
+                      params=tracking.run_params(OmegaConf.to_container(cfg, resolve=True)))
     plots.cost_curve(history.costs, history.iterations, folder / "cost_curve.png",
                      title=run_title(cfg))
     if ds.n_features == 2:
@@ -65,8 +72,4 @@ def log_results(cfg, run, model, ds: Dataset, history: History, results, diag, f
     if "start" in history.layer_stats:
         plots.layer_stats(history.layer_stats["start"], history.layer_stats["end"],
                           folder / "layer_stats.png", title=run_title(cfg))
-    np.savez(folder / "model.npz", **{k: np.asarray(v) for k, v in model.params.items()})
     run.log_artifacts(folder)
-    if type(model) is Network:  # a subclass or a model of your own may predict otherwise
-        run.log_model(folder / "model.npz", ds.X_dev.T[:5],  # rows: MLflow's orientation
-                      params=tracking.run_params(OmegaConf.to_container(cfg, resolve=True)))
