@@ -25,9 +25,9 @@ STAGES = [
     ("initreg.job", "log_inputs"), ("initreg.job", "measure_start"),
     ("initreg.job", "gradcheck_gate"), ("initreg.job", "train_model"),
     ("initreg.job", "evaluate"), ("initreg.job", "diagnose_run"),
-    ("initreg.job", "log_results"), ("initreg.plots", "cost_curve"),
-    ("initreg.plots", "decision_boundary"), ("initreg.plots", "layer_stats"),
-    ("initreg.tracking.Run", "log_artifacts"), ("initreg.tracking.Run", "log_model"),
+    ("initreg.job", "log_results"), ("initreg.tracking.Run", "log_model"),
+    ("initreg.plots", "cost_curve"), ("initreg.plots", "decision_boundary"),
+    ("initreg.plots", "layer_stats"), ("initreg.tracking.Run", "log_artifacts"),
     ("initreg.tracking.Run", "end"),
 ]
 
