@@ -375,7 +375,7 @@ print(MathTextParser._parser is None)
 
 
 def test_a_runs_figures_never_load_mathtexts_parser(tmp_path):
-    """Every job draws them: mathtext's parser and its fonts would add about 2 MiB to its
+    """Every job draws them: mathtext's parser and its fonts would add about 1 MiB to its
     memory (benchmarks/job_memory.py)."""
     import subprocess
     import sys

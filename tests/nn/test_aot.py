@@ -94,6 +94,16 @@ def test_a_course_nets_training_never_loads_scipys_linear_algebra():
     out, err = _python(SCIPY_BLAS, {}).communicate(timeout=120)
     assert out.split("\n")[:2] == ["False False False", "True True False"], err
 
+
+def test_under_numbas_jit_a_course_nets_training_loads_scipys_linear_algebra():
+    """compiled.py says so: numba's JIT brings scipy's BLAS in with the kernel's code, whatever
+    the products' sizes (only the module built ahead of time leaves it out)."""
+    code = SCIPY_BLAS.replace("for width in (20, 200):", "compiled._KERNEL = compiled.jit()\n"
+                              "for width in (20,):")
+    out, err = _python(code, {}).communicate(timeout=120)
+    assert out.split("\n")[:1] == ["False True True"], err
+
+
 def test_two_processes_started_at_once_on_a_new_machine_build_it_once_and_skip_numba(tmp_path):
     # ... from a working folder that holds another checkout's initreg (which the build's child
     # must not compile), with a numba debugging switch set (which must not reach the build)

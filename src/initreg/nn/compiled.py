@@ -7,8 +7,10 @@ points at once), each the whole forward and backward pass and the update: every 
 pass fused into one loop per layer, and the matrix products either as loops here (``times``,
 ``times_t``: those of at most ``SMALL`` multiply-adds, all of the course nets') or
 through the BLAS (numba's ``np.dot``, scipy's BLAS; the larger ones). A process whose products
-are all small never loads scipy's linear algebra, which numba's ``np.dot`` imports at its first
-call: 7.7 MiB, 3% of a job's memory (``benchmarks/job_memory.py``). With ``learning_rate`` 0 it
+are all small, on the kernel built ahead of time, never loads scipy's linear algebra, which
+numba's ``np.dot`` there imports at its first call: 7.7 MiB, 3% of a job's memory
+(``benchmarks/job_memory.py``); under numba's JIT it is loaded with the kernel's code, whatever
+the sizes. With ``learning_rate`` 0 it
 computes one iteration's gradient: the same code is what the gradient check before training
 checks.
 

@@ -46,7 +46,7 @@ def plain_label(label: str) -> str:
 
 class PlainLogFormatter(LogFormatterSciNotation):
     """matplotlib's log-axis labels (which ticks, and their text) in plain Unicode: a
-    mathtext label loads mathtext's parser and its fonts, about 2 MiB of every job."""
+    mathtext label loads mathtext's parser and its fonts, about 1 MiB of every job."""
 
     def __call__(self, x, pos=None):
         return plain_label(super().__call__(x, pos))
