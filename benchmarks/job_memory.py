@@ -98,7 +98,7 @@ def wrap(table: Table, owner, attr: str, label: str) -> None:
 def watch_kernel(table: Table) -> None:
     """Rows for the kernel's load (``compiled.kernel()``'s first call: the module built ahead
     of time, or numba imported where it could not be built) and for its first call (scipy's
-    BLAS loaded if a matrix product is past ``compiled.SMALL``; under numba's JIT, also the
+    BLAS loaded if the net is past ``compiled.SMALL``; under numba's JIT, also the
     disk cache loaded or the function compiled)."""
     from initreg.nn import compiled
 

@@ -46,6 +46,7 @@ def test_100_compiled_steps_give_the_numpy_engines_parameters_at_every_depth(lam
     X, Y = _data(3, 40)
     for depth in range(1, 21):  # hidden layers
         dims = [3] + [5] * depth + [1]
+        assert compiled._small_net(dims, 40)  # the kernel's loops (the BLAS: the test below)
         ref, h_ref, rng_ref = _trained("numpy", dims, lambd, keep_prob, X, Y)
         net, h, rng = _trained("compiled", dims, lambd, keep_prob, X, Y)
         assert (h_ref.engine, h.engine) == ("numpy", "compiled")
@@ -58,13 +59,20 @@ def test_100_compiled_steps_give_the_numpy_engines_parameters_at_every_depth(lam
             assert rng.bit_generator.state == rng_ref.bit_generator.state
 
 
+def test_the_loops_take_the_course_nets_and_the_blas_every_other():
+    assert compiled._small_net([2, 20, 3, 1], 211)  # football: 21,733 multiply-adds
+    assert compiled._small_net([2, 20, 3, 1], 64)  # the gate's columns
+    assert not compiled._small_net([2, 20, 3, 1], 1000)  # past SMALL
+    assert not compiled._small_net([20, 20, 20, 1], 64)  # past SMALL
+    assert not compiled._small_net([2, 20, 3, 1], 16)  # too few examples to vectorize over
 
+
+@pytest.mark.parametrize(("dims", "m"), [([3, 700, 8, 1], 40), ([20, 20, 20, 1], 8)])
 @pytest.mark.parametrize(("lambd", "keep_prob"), [(0.0, 1.0), (0.3, 0.8)])
-def test_products_past_small_go_through_the_blas_and_give_the_numpy_engines_parameters(
-        lambd, keep_prob):
-    X, Y = _data(3, 40)
-    dims = [3, 700, 8, 1]  # 700x3x40 and 8x700x40 multiply-adds: the BLAS; 1x8x40: the loops
-    assert min(700 * 3 * 40, 8 * 700 * 40) > compiled.SMALL >= 8 * 40
+def test_nets_past_small_go_through_the_blas_and_give_the_numpy_engines_parameters(
+        dims, m, lambd, keep_prob):
+    X, Y = _data(dims[0], m)
+    assert not compiled._small_net(dims, m)
     ref, h_ref, rng_ref = _trained("numpy", dims, lambd, keep_prob, X, Y)
     net, h, rng = _trained("compiled", dims, lambd, keep_prob, X, Y)
     np.testing.assert_allclose(h.costs, h_ref.costs, rtol=1e-10)

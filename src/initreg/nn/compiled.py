@@ -5,14 +5,15 @@ overhead: some thirty NumPy calls of a few microseconds each around ~130 kFLOP o
 ``descent_kernel`` runs many iterations in one call (``train`` asks for the steps between two log
 points at once), each the whole forward and backward pass and the update: every element-wise
 pass fused into one loop per layer, and the matrix products either as loops here (``times``,
-``times_t``: those of at most ``SMALL`` multiply-adds, all of the course nets') or
-through the BLAS (numba's ``np.dot``, scipy's BLAS; the larger ones). A process whose products
-are all small, on the kernel built ahead of time, never loads scipy's linear algebra, which
-numba's ``np.dot`` there imports at its first call: 7.7 MiB, 3% of a job's memory
-(``benchmarks/job_memory.py``); under numba's JIT it is loaded with the kernel's code, whatever
-the sizes. With ``learning_rate`` 0 it
-computes one iteration's gradient: the same code is what the gradient check before training
-checks.
+``times_t``) or through the BLAS (numba's ``np.dot``, scipy's BLAS). The loops take a course
+net's products (``_small_net``: at most ``SMALL`` multiply-adds in all, over at least
+``MIN_COLUMNS`` examples; football's [2,20,3,1] x 211 has 21,733), where they cost a step about
+what the BLAS calls do; they are 2-4x slower per product than the BLAS, so every other net
+takes the BLAS. A process that trains only small nets, on the kernel built ahead of time, never
+loads scipy's linear algebra, which numba's ``np.dot`` there imports at its first call: 7.7
+MiB, 3% of a job's memory (``benchmarks/job_memory.py``); under numba's JIT it is loaded with
+the kernel's code, whatever the sizes. With ``learning_rate`` 0 it computes one iteration's
+gradient: the same code is what the gradient check before training checks.
 
 It computes what ``initreg.nn.backprop.Workspace.run`` computes, operation for operation (``Z =
 W A + b``, ``max(0, Z)``, ``Z * D / keep_prob``, ``(1/m)(sigmoid(Z_L) - Y)``, ``dW = dZ
@@ -40,8 +41,11 @@ where that cannot be built, numba's JIT compiles it (``jit()``, cached on disk b
 
 import numpy as np
 
-SMALL = 1 << 15  # a matrix product of at most this many multiply-adds (n k m) runs as loops
-# here, a larger one through the BLAS, faster there and multi-threaded
+# a net whose matrix products add up to at most SMALL multiply-adds per pass (sum of n_l n_l-1
+# m), over at least MIN_COLUMNS examples (the loops vectorize over them), runs them as loops
+# here; any other through the BLAS
+SMALL = 1 << 15
+MIN_COLUMNS = 32
 NO_PCG64 = np.empty(0, np.uint64)  # descent_kernel's pcg when it does not step PCG64 itself
 
 
@@ -205,18 +209,32 @@ def _mul_add_128():
     return mul_add_128
 
 
+def _small_net(dims, m):
+    """Whether ``descent_kernel`` runs the matrix products of a net of layer sizes ``dims`` over
+    ``m`` examples as loops (see ``SMALL``); ``small_net`` in the kernel."""
+    madds = 0
+    for l in range(1, len(dims)):  # noqa: E741
+        madds += dims[l] * dims[l - 1] * m
+    return madds <= SMALL and m >= MIN_COLUMNS
+
 
 def _times(W, A, Z):
     """``Z = W A`` for W (n, k), A (k, m): row i of Z is the sum over c of ``W[i, c] A[c]``, c
-    in order, each a pass over the row that LLVM vectorizes (``dA = W^T dZ`` is ``times(W.T,
-    dZ, dA)``)."""
+    in order, in passes over the row that LLVM vectorizes, four terms a pass (a quarter of the
+    row's loads and stores; the same sum). ``dA = W^T dZ`` is ``times(W.T, dZ, dA)``."""
     n, k = W.shape
     m = A.shape[1]
     for i in range(n):
         w = W[i, 0]
         for j in range(m):
             Z[i, j] = w * A[0, j]
-        for c in range(1, k):
+        rest = 1 + (k - 1) // 4 * 4
+        for c in range(1, rest, 4):
+            w0, w1, w2, w3 = W[i, c], W[i, c + 1], W[i, c + 2], W[i, c + 3]
+            for j in range(m):
+                Z[i, j] = (((Z[i, j] + w0 * A[c, j]) + w1 * A[c + 1, j]) + w2 * A[c + 2, j]) \
+                    + w3 * A[c + 3, j]
+        for c in range(rest, k):
             w = W[i, c]
             for j in range(m):
                 Z[i, j] += w * A[c, j]
@@ -247,7 +265,7 @@ def _row_sums(dZ, out):
 
 
 mul_add_128 = pcg64_bits = draw_masks = None  # made by jit() (numba is imported only then)
-times = times_t = row_sums = None  # likewise
+times = times_t = row_sums = small_net = None  # likewise
 
 
 def kernel():
@@ -265,7 +283,7 @@ def kernel():
 def jit():
     """``descent_kernel`` compiled by numba's JIT (numba imported, the function compiled or
     loaded from numba's disk cache on its first call); also makes ``draw_masks``."""
-    global _JIT, mul_add_128, pcg64_bits, draw_masks, times, times_t, row_sums
+    global _JIT, mul_add_128, pcg64_bits, draw_masks, times, times_t, row_sums, small_net
     if _JIT is None:
         import numba
 
@@ -275,6 +293,7 @@ def jit():
         times = numba.njit(cache=True, nogil=True)(_times)
         times_t = numba.njit(cache=True, nogil=True, fastmath={"reassoc"})(_times_t)
         row_sums = numba.njit(cache=True, nogil=True, fastmath={"reassoc"})(_row_sums)
+        small_net = numba.njit(cache=True, nogil=True)(_small_net)
         _JIT = numba.njit(cache=True, nogil=True, error_model="numpy")(descent_kernel)
     return _JIT
 
@@ -306,6 +325,7 @@ def descent_kernel(theta, grads, dims, w_at, b_at, a_at, X, Y, acts, deltas, mas
     L = dims.shape[0] - 1
     m = X.shape[1]
     inv_m = 1.0 / m
+    loops = small_net(dims, m)
     written = 0
     inline = pcg.shape[0] > 0  # PCG64 stepped here (draw_masks), its state in (sh, sl)
     sh, sl = (pcg[0], pcg[1]) if inline else (np.uint64(0), np.uint64(0))
@@ -317,7 +337,7 @@ def descent_kernel(theta, grads, dims, w_at, b_at, a_at, X, Y, acts, deltas, mas
             n, k = dims[l], dims[l - 1]
             W = theta[w_at[l]:w_at[l] + n * k].reshape((n, k))
             Z = acts[a_at[l]:a_at[l] + n * m].reshape((n, m))
-            if n * k * m <= SMALL:
+            if loops:
                 times(W, A_prev, Z)
             else:
                 np.dot(W, A_prev, Z)
@@ -364,7 +384,7 @@ def descent_kernel(theta, grads, dims, w_at, b_at, a_at, X, Y, acts, deltas, mas
                 dZ = deltas[a_at[l]:a_at[l] + n * m].reshape((n, m))
             A_prev = X if l == 1 else acts[a_at[l - 1]:a_at[l - 1] + k * m].reshape((k, m))
             dW = grads[w_at[l]:w_at[l] + n * k].reshape((n, k))
-            if n * k * m <= SMALL:
+            if loops:
                 times_t(dZ, A_prev, dW)
             else:
                 np.dot(dZ, A_prev.T, dW)
@@ -378,7 +398,7 @@ def descent_kernel(theta, grads, dims, w_at, b_at, a_at, X, Y, acts, deltas, mas
                     w = W[0, i]
                     for j in range(m):
                         dA[i, j] = w * dZ[0, j]
-            elif n * k * m <= SMALL:
+            elif loops:
                 times(W.T, dZ, dA)
             else:
                 np.dot(W.T, dZ, dA)
