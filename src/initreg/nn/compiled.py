@@ -8,12 +8,13 @@ pass fused into one loop per layer, and the matrix products either as loops here
 ``times_t``) or through the BLAS (numba's ``np.dot``, scipy's BLAS). The loops take a course
 net's products (``_small_net``: at most ``SMALL`` multiply-adds in all, over at least
 ``MIN_COLUMNS`` examples; football's [2,20,3,1] x 211 has 21,733), where they cost a step about
-what the BLAS calls do; they are 2-4x slower per product than the BLAS, so every other net
-takes the BLAS. A process that trains only small nets, on the kernel built ahead of time, never
-loads scipy's linear algebra, which numba's ``np.dot`` there imports at its first call: 7.7
-MiB, 3% of a job's memory (``benchmarks/job_memory.py``); under numba's JIT it is loaded with
-the kernel's code, whatever the sizes. With ``learning_rate`` 0 it computes one iteration's
-gradient: the same code is what the gradient check before training checks.
+what the BLAS calls do; per product they are about 2x slower than the BLAS there and far
+slower for wide layers over few examples, so every other net takes the BLAS. A process that
+trains only small nets, on the kernel built ahead of time, never loads scipy's linear algebra,
+which numba's ``np.dot`` there imports at its first call: 7.7 MiB, 3% of a job's memory
+(``benchmarks/job_memory.py``); under numba's JIT it is loaded with the kernel's code, whatever
+the sizes. With ``learning_rate`` 0 it computes one iteration's gradient: the same code is what
+the gradient check before training checks.
 
 It computes what ``initreg.nn.backprop.Workspace.run`` computes, operation for operation (``Z =
 W A + b``, ``max(0, Z)``, ``Z * D / keep_prob``, ``(1/m)(sigmoid(Z_L) - Y)``, ``dW = dZ
