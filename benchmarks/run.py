@@ -392,7 +392,7 @@ def bench_memory(tmp: Path, store: Path, quick: bool, overrides: tuple[str, ...]
     """Peak RSS (MiB) of one default job (with ``overrides``), read in a fresh parent that runs
     only that job."""
     folder = tmp / ("memory-" + "-".join(o.replace("=", "_") for o in overrides))
-    folder.mkdir()  # a new one for each (tmp, overrides)
+    folder.mkdir()
     db = folder / "mlflow.db"
     shutil.copy(store, db)
     extra = [*(["train.num_iterations=3000"] if quick else []), *overrides]
@@ -412,7 +412,7 @@ def bench_first_use(tmp: Path, rounds: int) -> dict[str, float]:
     loaded), and under numba's JIT (where the AOT build is not possible) from a warm JIT
     cache."""
     train = ("import numpy as np; from initreg.nn import Network, compiled, train; {before}"
-             "X = np.ones((2, 8)); Y = np.ones((1, 8)); "
+             "X = np.ones((2, 64)); Y = np.ones((1, 64)); "  # 64: a small net, no BLAS
              "train(Network([2, 3, 1]), X, Y, learning_rate=0.1, num_iterations=1, "
              "engine='{engine}')")
     compiled_ = train.format(before="", engine="compiled")

@@ -297,7 +297,8 @@ def kernel():
 
 def jit():
     """``descent_kernel`` compiled by numba's JIT (numba imported, the function compiled or
-    loaded from numba's disk cache on its first call); also makes ``draw_masks``."""
+    loaded from numba's disk cache on its first call); also makes its callees (``draw_masks``,
+    ``times``, ...), which the AOT build compiles with it."""
     global _JIT, mul_add_128, pcg64_bits, draw_masks, times, times_t, row_sums, small_net
     if _JIT is None:
         import numba

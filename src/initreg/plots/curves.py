@@ -51,7 +51,7 @@ def _cost_frame(ax, log_x: bool) -> None:
     10 iterations linear), where the early drop of a long run is visible."""
     if log_x:
         ax.set_xscale("symlog", linthresh=10)
-        plain_log_labels(ax)
+    plain_log_labels(ax)  # after both axes' scales are set
     ax.set_xlabel("iteration (log scale)" if log_x else "iteration")
     ax.set_ylabel("cost")
     ax.grid(True, which="major", alpha=0.35)
@@ -65,7 +65,6 @@ def _cost_axes(ax, checked: Mapping[str, tuple], log_x: bool) -> None:
     if _use_log_scale(np.concatenate([c for _, c in checked.values()])):
         ax.set_yscale("log")
     _cost_frame(ax, log_x)
-    plain_log_labels(ax)
 
 
 def _cost_figure(curves: Mapping[str, tuple], title: str = "",
