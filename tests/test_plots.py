@@ -384,3 +384,39 @@ def test_a_runs_figures_never_load_mathtexts_parser(tmp_path):
     out = subprocess.run([sys.executable, "-c", NO_MATHTEXT, str(Path(__file__).parent),
                           str(tmp_path / "f.png")], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True"], out.stderr
+
+
+def test_the_png_writer_keeps_every_pixel_and_what_matplotlib_writes_beside_them(tmp_path):
+    import io
+
+    from PIL import Image
+
+    from initreg.plots.png import encode_png, write_png
+
+    rgba = np.random.default_rng(0).integers(0, 256, (37, 53, 4), dtype=np.uint8)
+    write_png(tmp_path / "mine.png", rgba, 110)
+    mpimg.imsave(tmp_path / "theirs.png", rgba, format="png", dpi=110)
+    mine, theirs = Image.open(tmp_path / "mine.png"), Image.open(tmp_path / "theirs.png")
+    assert mine.mode == "RGBA" and mine.size == (53, 37)
+    assert (np.asarray(mine) == rgba).all()
+    assert mine.info == theirs.info  # the resolution and the Software text
+    flat = np.full((440, 660, 4), 255, dtype=np.uint8)  # a figure's blank page: compressed
+    assert len(encode_png(flat, 110)) < flat.nbytes / 100
+    Image.open(io.BytesIO(encode_png(flat, 110))).verify()  # every chunk's CRC
+
+
+@pytest.mark.parametrize("bad", [np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4, 4), float),
+                                 np.zeros((4, 16), np.uint8)])
+def test_the_png_writer_refuses_what_is_not_rgba_bytes(bad):
+    from initreg.plots.png import encode_png
+
+    with pytest.raises(ValueError, match="uint8"):
+        encode_png(bad, 110)
+
+
+def test_a_run_figure_file_is_the_image_drawn(tmp_path):
+    from PIL import Image
+
+    out = plots.cost_curve([0.7, 0.5, 0.3], [0, 1000, 2000], tmp_path / "c.png", title="t")
+    kept = plots.canvas.kept_figure(plots.curves._run_cost_template)
+    assert (np.asarray(Image.open(out)) == np.asarray(kept.canvas.buffer_rgba())).all()

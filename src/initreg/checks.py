@@ -101,10 +101,7 @@ def validate(cfg, n_features: int | None = None, n_examples: int | None = None) 
         _fail("model.layer_dims", dims, "at least two integer sizes >= 1, e.g. [2, 20, 3, 1]")
     if dims[-1] != 1:
         _fail("model.layer_dims", dims, "an output size of 1 (a binary classifier)")
-    if n_features is not None and dims[0] != n_features:
-        _fail("model.layer_dims", dims,
-              f"a first size equal to the data's feature count ({n_features} for {cfg.data.name})")
-    check_memory(dims, n_examples)
+    _check_data_sizes(cfg, dims, n_features, n_examples)
     if cfg.init.name not in SCHEMES:
         _fail("init.name", cfg.init.name, ", ".join(SCHEMES))
     if cfg.convention not in CONVENTIONS:
@@ -132,6 +129,24 @@ def validate(cfg, n_features: int | None = None, n_examples: int | None = None) 
     _check_experiment(cfg)
     if cfg.tracking.enabled:
         _check_tracking_uri(cfg.tracking.uri)
+
+
+def validate_sizes(cfg, n_features: int, n_examples: int) -> None:
+    """What :func:`validate` checks against the data's sizes (``model.layer_dims[0]`` against
+    ``n_features``, the run's memory and the gate's work for ``n_examples``), for a config
+    :func:`validate` has passed without them: a job checks its values before it loads the
+    data, and then only these."""
+    dims = list(cfg.model.layer_dims)
+    _check_data_sizes(cfg, dims, n_features, n_examples)
+    _check_gradcheck(cfg.gradcheck, dims, n_examples)
+
+
+def _check_data_sizes(cfg, dims: list[int], n_features: int | None,
+                      n_examples: int | None) -> None:
+    if n_features is not None and dims[0] != n_features:
+        _fail("model.layer_dims", dims,
+              f"a first size equal to the data's feature count ({n_features} for {cfg.data.name})")
+    check_memory(dims, n_examples)
 
 
 def _leaves(node, prefix: str = ""):

@@ -12,9 +12,9 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-from initreg.checks import ConfigError, validate
+from initreg.checks import ConfigError, validate, validate_sizes
 
-__all__ = ["Config", "ConfigError", "mlp_dims", "register", "schema", "validate"]
+__all__ = ["Config", "ConfigError", "mlp_dims", "register", "schema", "validate", "validate_sizes"]
 
 
 @dataclass

@@ -160,7 +160,7 @@ def run_job(cfg: DictConfig) -> JobOutcome:
     """
     schema.validate(cfg)
     ds = load_data(cfg)
-    schema.validate(cfg, ds.n_features, ds.X_train.shape[1])  # sizes against the data
+    schema.validate_sizes(cfg, ds.n_features, ds.X_train.shape[1])  # against the data
     model = build_model(cfg)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     chash = tracking.config_hash(resolved)

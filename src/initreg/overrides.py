@@ -29,7 +29,7 @@ from omegaconf.errors import (
 )
 from omegaconf.nodes import BooleanNode, FloatNode, IntegerNode, StringNode
 
-from initreg.checks import ConfigError, creatable_dir, validate
+from initreg.checks import ConfigError, creatable_dir, validate, validate_sizes
 from initreg.config import schema as config_schema
 from initreg.data import train_subset
 from initreg.job_loading import load_dataset
@@ -173,7 +173,7 @@ def _check_composed(texts: list[str], conf_dir: Path) -> None:
             cfg = compose(config_name="config", overrides=texts)
         validate(cfg, cfg.data.n_features)
         ds = train_subset(load_dataset(cfg), cfg.data.train_fraction, cfg.seed)
-        validate(cfg, ds.n_features, ds.X_train.shape[1])
+        validate_sizes(cfg, ds.n_features, ds.X_train.shape[1])
     except HydraException as err:  # its lines are one sentence each: "... To append, use +..."
         raise ConfigError(" ".join(line.strip() for line in str(err).splitlines())) from None
     except OmegaConfBaseException as err:  # the first line; then full_key, object_type, ...

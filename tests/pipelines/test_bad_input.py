@@ -1,6 +1,7 @@
 """Issue 16: bad input is refused in one line, before anything is written (folder, store, run)."""
 
 import math
+import re
 import tracemalloc
 import warnings
 
@@ -11,7 +12,7 @@ from pipeline_utils import CONF, compose_cfg, run_pipeline
 
 from initreg import checks, data, job, job_names, job_training, tracking
 from initreg.callbacks import check_jobs
-from initreg.config import ConfigError, validate
+from initreg.config import ConfigError, validate, validate_sizes
 from initreg.data import DataError
 from initreg.overrides import check_overrides, expand_jobs
 
@@ -144,6 +145,19 @@ def test_a_net_that_cannot_fit_is_refused_before_it_is_built():
     with pytest.raises(ConfigError, match="need about 25.9 GB; this machine has 16 GB available"):
         checks.check_memory(wide, 211, memory=16 * 10**9)
     checks.check_memory(wide, 211, memory=64 * 10**9)
+
+
+@pytest.mark.parametrize(("overrides", "sizes", "message"), [
+    (["model.layer_dims=[3,5,1]"], (2, 211), "a first size equal to the data's feature count"),
+    (["model.layer_dims=[2,1000000,1]"], (2, 100_000), "sizes whose run fits in memory"),
+])
+def test_what_only_the_datas_sizes_refuse_is_refused_by_validate_sizes(overrides, sizes,
+                                                                       message):
+    cfg = compose_cfg(overrides)
+    validate(cfg)  # a job checks its values before it loads the data: these pass
+    for check in (lambda: validate(cfg, *sizes), lambda: validate_sizes(cfg, *sizes)):
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            check()
 
 
 @pytest.mark.parametrize(("mode", "directions"), [("directional", 3), ("directional", 1),
