@@ -405,6 +405,19 @@ def test_the_png_writer_keeps_every_pixel_and_what_matplotlib_writes_beside_them
     Image.open(io.BytesIO(encode_png(flat, 110))).verify()  # every chunk's CRC
 
 
+@pytest.mark.parametrize("height", [1, 63, 64, 65, 129])  # around png.ROWS, compressed at once
+def test_the_png_writer_keeps_every_row(height):
+    import io
+
+    from PIL import Image
+
+    from initreg.plots.png import ROWS, encode_png
+
+    assert ROWS == 64
+    rgba = np.random.default_rng(height).integers(0, 256, (height, 7, 4), dtype=np.uint8)
+    assert (np.asarray(Image.open(io.BytesIO(encode_png(rgba, 72)))) == rgba).all()
+
+
 @pytest.mark.parametrize("bad", [np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4, 4), float),
                                  np.zeros((4, 16), np.uint8)])
 def test_the_png_writer_refuses_what_is_not_rgba_bytes(bad):

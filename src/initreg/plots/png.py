@@ -16,6 +16,7 @@ import numpy as np
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 LEVEL = 3  # zlib level: as fast as level 1 on these images, the files 10% smaller
+ROWS = 64  # rows compressed at a time
 SOFTWARE = f"Matplotlib version{matplotlib.__version__}, https://matplotlib.org/"
 
 
@@ -31,17 +32,29 @@ def encode_png(rgba: np.ndarray, dpi: float) -> bytes:
         raise ValueError(f"expected an (height, width, 4) uint8 array, got {rgba.shape} "
                          f"{rgba.dtype}")
     height, width, _ = rgba.shape
-    rows = np.zeros((height, 1 + 4 * width), dtype=np.uint8)  # each row: filter 0, pixels
-    rows[:, 1:] = rgba.reshape(height, 4 * width)
     per_metre = round(dpi / 0.0254)
     return b"".join((
         SIGNATURE,
         _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)),  # RGBA, 8 bit
         _chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),  # 1: per metre
         _chunk(b"tEXt", b"Software\0" + SOFTWARE.encode("latin-1")),
-        _chunk(b"IDAT", zlib.compress(rows.tobytes(), LEVEL)),
+        _chunk(b"IDAT", _deflated_rows(rgba.reshape(height, 4 * width))),
         _chunk(b"IEND", b""),
     ))
+
+
+def _deflated_rows(pixels: np.ndarray) -> bytes:
+    """The zlib stream of ``pixels``' rows, each after its filter byte (0: none), compressed
+    ``ROWS`` rows at a time: a job's peak memory does not grow by a copy of the image."""
+    deflate = zlib.compressobj(LEVEL)
+    block = np.zeros((min(ROWS, len(pixels)), 1 + pixels.shape[1]), dtype=np.uint8)
+    parts = []
+    for top in range(0, len(pixels), ROWS):
+        rows = pixels[top:top + ROWS]
+        block[:len(rows), 1:] = rows
+        parts.append(deflate.compress(block[:len(rows)]))
+    parts.append(deflate.flush())
+    return b"".join(parts)
 
 
 def write_png(path: Path, rgba: np.ndarray, dpi: float) -> None:
