@@ -238,3 +238,31 @@ def test_buffered_metrics_are_written_once_the_oldest_has_waited_flush_seconds(
     assert [m.step for m in history] == ([0, 20] if written_at_once else [])
     run.end()
     assert [m.step for m in client.get_metric_history(run.run_id, "cost")] == [0, 20]
+
+
+def test_buffered_tags_are_written_with_the_metrics_in_batches_within_mlflows_limits(
+        tmp_path, monkeypatch):
+    client = new_store(tmp_path / "mlflow.db")
+    exp = tracking.experiment_id(client, "tags", client.tracking_uri)
+    run = tracking.Run.start(client, exp, "r", flush_seconds=None)
+    batches = []
+    log_batch = client.log_batch
+
+    def counted(run_id, metrics=(), params=(), tags=()):
+        batches.append((len(metrics), len(tags)))
+        return log_batch(run_id, metrics=metrics, params=params, tags=tags)
+
+    monkeypatch.setattr(client, "log_batch", counted)
+    run.add_tags({"diagnosis": "high variance", "skipped": None})
+    run.add_tags({"diagnosis": "low bias"})  # the last value of a tag is the one written
+    assert "diagnosis" not in client.get_run(run.run_id).data.tags  # buffered
+    run.add_tags({f"t{i}": i for i in range(150)})
+    for step in range(1950):
+        run.add_metric("cost", 1.0 / (step + 1), step)
+    run.end()
+    # at the 1,000th point a batch of 1,000 entries (100 tags at most), then the rest; at the end
+    assert batches == [(900, 100), (100, 51), (950, 0)]
+    data = client.get_run(run.run_id).data
+    assert data.tags["diagnosis"] == "low bias" and "skipped" not in data.tags
+    assert all(data.tags[f"t{i}"] == str(i) for i in range(150))
+    assert len(client.get_metric_history(run.run_id, "cost")) == 1950

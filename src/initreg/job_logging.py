@@ -54,7 +54,7 @@ def log_results(cfg, run, model, ds: Dataset, history: History, results, diag, f
                      "test_examples": ds.X_test.shape[1],
                      "avoidable_bias": diag.avoidable_bias, "variance": diag.variance,
                      "train_seconds": history.seconds}, step=step)
-    run.set_tags({"diagnosis": diag.verdict, "recommendation": diag.recommendation,
+    run.add_tags({"diagnosis": diag.verdict, "recommendation": diag.recommendation,
                   "failure_mode": diag.failure_mode, "diagnosis_evidence": diag.evidence or None,
                   tracking.NOTE_TAG: run_note(cfg, ds, results, diag, gate)})
     np.savez(folder / "model.npz", **{k: np.asarray(v) for k, v in model.params.items()})

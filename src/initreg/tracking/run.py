@@ -14,7 +14,8 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 from initreg.tracking.model import save_network_model
 from initreg.tracking.store import retry
 
-MAX_BATCH = 1000  # MLflow's limit of metrics per log_batch call
+MAX_BATCH = 1000  # MLflow's limit of metrics (and of all entries) per log_batch call
+MAX_TAGS = 100  # MLflow's limit of tags per log_batch call
 
 
 class Run:
@@ -28,6 +29,7 @@ class Run:
         self.flush_every = min(flush_every, MAX_BATCH)
         self.flush_seconds = flush_seconds
         self._metrics: list[Metric] = []
+        self._tags: dict[str, RunTag] = {}
         self._oldest = 0.0  # time.monotonic() of the oldest buffered point
 
     @classmethod
@@ -54,9 +56,15 @@ class Run:
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         """Tags in one call (values as strings, cut to MLflow's length limit)."""
-        items = [RunTag(k, str(v)[:5000]) for k, v in tags.items() if v is not None]
+        items = _tags(tags)
         if items:
             retry(self.mlflow.log_batch, self.run_id, tags=items)
+
+    def add_tags(self, tags: Mapping[str, Any]) -> None:
+        """Buffer tags (as :meth:`set_tags` writes them), written with the next batch of
+        metrics (:meth:`flush`, at the latest when the run ends): one write fewer than
+        :meth:`set_tags` where they need not show before then."""
+        self._tags.update((tag.key, tag) for tag in _tags(tags))
 
     def add_metric(self, key: str, value: float, step: int = 0) -> None:
         """Buffer one metric point; written in a batch once ``flush_every`` points wait or the
@@ -75,10 +83,15 @@ class Run:
             self.add_metric(k, v, step)
 
     def flush(self) -> None:
-        """Write buffered metrics, up to 1000 a call."""
-        while self._metrics:
-            batch, self._metrics = self._metrics[:MAX_BATCH], self._metrics[MAX_BATCH:]
-            retry(self.mlflow.log_batch, self.run_id, metrics=batch)
+        """Write buffered tags and metrics, within MLflow's limits per call."""
+        while self._metrics or self._tags:
+            tags = list(self._tags.values())[:MAX_TAGS]
+            room = MAX_BATCH - len(tags)
+            batch, rest = self._metrics[:room], self._metrics[room:]
+            retry(self.mlflow.log_batch, self.run_id, metrics=batch, tags=tags)
+            self._metrics = rest
+            for tag in tags:
+                del self._tags[tag.key]
 
     def log_artifacts(self, folder: Path) -> None:
         """Upload every file of ``folder`` to the run's artifact root."""
@@ -122,6 +135,11 @@ class Run:
             raise
         retry(self.mlflow.finalize_logged_model, model.model_id, LoggedModelStatus.READY)
         return model.model_id
+
+
+def _tags(tags: Mapping[str, Any]) -> list[RunTag]:
+    """``tags`` as MLflow's: values as strings cut to its length limit, None left out."""
+    return [RunTag(k, str(v)[:5000]) for k, v in tags.items() if v is not None]
 
 
 class NoRun:
