@@ -1,4 +1,5 @@
-"""Ctrl-C while a job opens its run, or while it ends it KILLED: the run still ends KILLED."""
+"""Ctrl-C while a job opens its run, or while it ends it KILLED: the run still ends KILLED; a run
+stopped after its diagnosis is described by why it stopped."""
 
 import os
 import signal
@@ -7,7 +8,7 @@ import pytest
 from pipeline_utils import all_runs, compose_cfg
 from stores import new_store
 
-from initreg import interrupts, job, tracking
+from initreg import interrupts, job, job_logging, tracking
 
 FAST = ["train.num_iterations=50", "train.log_every=10"]
 
@@ -60,3 +61,22 @@ def test_a_second_ctrl_c_while_the_run_is_ended_killed_does_not_leave_it_running
         job.run_job(_cfg(tmp_path))
     (run,) = all_runs(store)
     assert run.info.status == "KILLED"
+
+
+@pytest.mark.parametrize(("stop", "status", "note"), [
+    (KeyboardInterrupt, "KILLED", "**Interrupted**"),
+    (RuntimeError, "FAILED", "**Failed:** RuntimeError"),
+])
+def test_a_run_stopped_after_its_diagnosis_is_described_by_why_it_stopped(
+        tmp_path, monkeypatch, stop, status, note):
+    store = new_store(tmp_path / "mlruns" / "mlflow.db")
+
+    def stopped(*args, **kwargs):
+        raise stop  # while its figures are drawn: the diagnosis and its note already given
+
+    monkeypatch.setattr(job_logging.plots, "cost_curve", stopped)
+    with pytest.raises(stop):
+        job.run_job(_cfg(tmp_path))
+    (run,) = all_runs(store)
+    assert run.info.status == status
+    assert run.data.tags[tracking.NOTE_TAG].startswith(note), run.data.tags[tracking.NOTE_TAG]

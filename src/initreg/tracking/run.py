@@ -55,8 +55,11 @@ class Run:
             retry(self.mlflow.log_batch, self.run_id, params=items[i:i + 100])
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
-        """Tags in one call (values as strings, cut to MLflow's length limit)."""
+        """Tags in one call (values as strings, cut to MLflow's length limit); a value of the
+        same tag buffered by :meth:`add_tags` is dropped: this one is the newer."""
         items = _tags(tags)
+        for tag in items:  # else the next flush (a failing run's end) would overwrite it
+            self._tags.pop(tag.key, None)
         if items:
             retry(self.mlflow.log_batch, self.run_id, tags=items)
 
