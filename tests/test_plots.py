@@ -419,7 +419,8 @@ def test_the_png_writer_keeps_every_row(height):
 
 
 @pytest.mark.parametrize("bad", [np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4, 4), float),
-                                 np.zeros((4, 16), np.uint8)])
+                                 np.zeros((4, 16), np.uint8), np.zeros((0, 4, 4), np.uint8),
+                                 np.zeros((4, 0, 4), np.uint8)])  # PNG has no empty image
 def test_the_png_writer_refuses_what_is_not_rgba_bytes(bad):
     from initreg.plots.png import encode_png
 
@@ -433,3 +434,30 @@ def test_a_run_figure_file_is_the_image_drawn(tmp_path):
     out = plots.cost_curve([0.7, 0.5, 0.3], [0, 1000, 2000], tmp_path / "c.png", title="t")
     kept = plots.canvas.kept_figure(plots.curves._run_cost_template)
     assert (np.asarray(Image.open(out)) == np.asarray(kept.canvas.buffer_rgba())).all()
+
+
+def test_the_png_writers_file_is_read_to_the_letter_of_the_format():
+    """Each chunk's CRC, its order, and an IDAT that inflates to exactly the image's rows, each
+    after its filter byte 0: decoded here, not by a reader that may forgive."""
+    import struct
+    import zlib
+
+    from initreg.plots.png import SIGNATURE, encode_png
+
+    rgba = np.random.default_rng(1).integers(0, 256, (130, 9, 4), dtype=np.uint8)[::-1, ::2]
+    png = encode_png(rgba, 110)  # a flipped, strided view, as a buffer might be
+    assert png.startswith(SIGNATURE)
+    at, kinds, idat = len(SIGNATURE), [], b""
+    while at < len(png):
+        (size,) = struct.unpack(">I", png[at:at + 4])
+        kind, data = png[at + 4:at + 8], png[at + 8:at + 8 + size]
+        assert struct.unpack(">I", png[at + 8 + size:at + 12 + size])[0] == zlib.crc32(kind + data)
+        kinds.append(kind)
+        idat += data if kind == b"IDAT" else b""
+        at += 12 + size
+    assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND" and kinds.count(b"IDAT") == 1
+    assert kinds.index(b"pHYs") < kinds.index(b"IDAT")
+    inflate = zlib.decompressobj()
+    rows = np.frombuffer(inflate.decompress(idat), np.uint8).reshape(130, 1 + 5 * 4)
+    assert inflate.eof and not inflate.unused_data
+    assert (rows[:, 0] == 0).all() and (rows[:, 1:].reshape(rgba.shape) == rgba).all()

@@ -28,9 +28,9 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 def encode_png(rgba: np.ndarray, dpi: float) -> bytes:
     """The PNG file of ``rgba``, an ``(height, width, 4)`` uint8 array (top row first), with
     ``dpi`` as its resolution."""
-    if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:
-        raise ValueError(f"expected an (height, width, 4) uint8 array, got {rgba.shape} "
-                         f"{rgba.dtype}")
+    if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8 or 0 in rgba.shape:
+        raise ValueError(f"expected an (height, width, 4) uint8 array of at least one pixel "
+                         f"(PNG has no empty image), got {rgba.shape} {rgba.dtype}")
     height, width, _ = rgba.shape
     per_metre = round(dpi / 0.0254)
     return b"".join((
