@@ -2,8 +2,9 @@
 
 What ``matplotlib.image.imsave`` writes, in a third of its time: Pillow, behind it, tries
 every PNG row filter on every row and keeps the best, a cost a figure of flat colours and thin
-lines does not repay (unfiltered at level 3 its files are a fifth smaller than Pillow's at
-level 1). The same pixels, the resolution (``pHYs``) and the ``Software`` text that
+lines does not repay (unfiltered at level 3 a run's three files together are about the size of
+Pillow's at level 1: a decision boundary's 20-30% smaller, a cost curve's 5-15% larger, layer
+statistics' within 5%). The same pixels, the resolution (``pHYs``) and the ``Software`` text that
 matplotlib writes; any PNG reader reads it (tests/test_plots.py reads it back with Pillow).
 """
 
@@ -15,7 +16,7 @@ import matplotlib
 import numpy as np
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
-LEVEL = 3  # zlib level: as fast as level 1 on these images, the files 10% smaller
+LEVEL = 3  # zlib level: as fast as level 1 on these images, the files 4-7% smaller
 ROWS = 64  # rows compressed at a time
 SOFTWARE = f"Matplotlib version{matplotlib.__version__}, https://matplotlib.org/"
 
