@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
-from hydra_plugins.initreg_optuna.initreg_optuna import (
+from hydra_plugins.initreg_optuna._sweeper import (
     Outcome,
     outcome,
     resume,

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf
 from omegaconf.errors import ValidationError
 from pipeline_utils import CONF, compose_cfg
 
@@ -223,6 +224,33 @@ def test_the_sweeper_checks_every_job_of_a_batch_like_hydras_basic_sweeper():
     for bad in (["init=he", "reg.lambd=abc"], ["init=nonexistent"], ["reg.nope=1"]):
         with pytest.raises(ConfigCompositionException):
             sweeper.validate_batch_is_legal([["init=he"], bad])
+
+
+@pytest.mark.parametrize("name", ["initreg", "initreg_optuna"])
+def test_our_sweepers_survive_hydras_plugin_scan_at_every_job(name):
+    """Hydra's joblib launcher scans the plugins for every job (``Singleton.set_state``),
+    executing each public module of ``hydra_plugins`` again: ours do not define their configs
+    (or the Optuna sweeper) again, and the sweeper still instantiates after a scan (Hydra's
+    ``BasicSweeper`` is itself a new class after each one)."""
+    from hydra.core.config_store import ConfigStore
+    from hydra.core.plugins import Plugins
+    from hydra.core.singleton import Singleton
+
+    def scanned():
+        classes = Plugins.instance().class_name_to_class  # the scan stores the plugins' configs
+        node = ConfigStore.instance().load(f"hydra/sweeper/{name}.yaml").node
+        return node, classes[node._target_]
+
+    node, first = scanned()
+    kept = Singleton._instances.pop(Plugins)  # what Singleton.set_state does in a worker
+    try:
+        node, rescanned = scanned()
+        conf = OmegaConf.get_type(node)  # its dataclass: defined once, in a module the scan skips
+        assert conf.__module__.rsplit(".", 1)[1].startswith("_")
+        assert (rescanned is first) == (name == "initreg_optuna")
+        assert type(Plugins.instance()._instantiate(node)) is rescanned  # as Hydra does
+    finally:
+        Singleton._instances[Plugins] = kept
 
 
 def _master(task_overrides, hydra_overrides=()):

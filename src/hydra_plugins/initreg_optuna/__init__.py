@@ -1,1 +1,2 @@
-"""initreg's Optuna sweeper plugin (``hydra/sweeper=optuna``); see ``initreg_optuna.py``."""
+"""initreg's Optuna sweeper plugin (``hydra/sweeper=optuna``): the sweeper is in ``_sweeper.py``,
+which ``initreg_optuna.py`` imports for Hydra's plugin scan."""

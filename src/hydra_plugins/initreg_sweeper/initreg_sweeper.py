@@ -1,40 +1,16 @@
-"""Hydra's basic sweeper, composing its jobs' configs once per group choice.
+"""The ``hydra/sweeper=initreg`` plugin as Hydra's plugin scan finds it: ``BasicSweeper`` with
+``_sweeper.CachingSweepSetup``; its config and everything else are in ``_sweeper.py``.
 
-Hydra composes every job's config twice, each a tenth of a second: in the submitting process,
-where the ``BasicSweeper`` checks a batch before launching it (2.5 s for the 27-job default
-sweep, while no job runs), and in the worker that runs the job (``load_sweep_config`` in the
-launcher, a quarter of a job's time outside training). ``InitregSweeper`` hands its launcher,
-and its own check, ``initreg.overrides.SweepConfigLoader``: one composition per distinct choice
-of config groups in each process, plain values set as Hydra sets them, the same config; a job
-whose value does not fit is composed in full, so Hydra reports it in its own words. Everything
-else (the cartesian product, the batches, the launcher: Hydra's joblib launcher) is Hydra's.
-Chosen in ``conf/config.yaml`` (``hydra/sweeper: initreg``).
+Hydra's scan executes every public module of ``hydra_plugins`` again each time it runs, and
+Hydra's joblib launcher runs it for every job a worker takes. This module only imports and
+defines one empty class, so that re-execution costs next to nothing; the scan skips modules
+named with a leading underscore, as it does ``hydra_joblib_launcher/_core.py``.
 """
 
-from dataclasses import dataclass
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper, BasicSweeperConf
-from hydra.core.config_store import ConfigStore
-from hydra.types import HydraContext, TaskFunction
-from omegaconf import DictConfig
-
-from initreg.overrides import sweep_context
+from hydra_plugins.initreg_sweeper import _sweeper
 
 
-@dataclass
-class InitregSweeperConf(BasicSweeperConf):
-    _target_: str = "hydra_plugins.initreg_sweeper.initreg_sweeper.InitregSweeper"
-
-
-ConfigStore.instance().store(group="hydra/sweeper", name="initreg", node=InitregSweeperConf,
-                             provider="initreg")
-
-
-class InitregSweeper(BasicSweeper):
-    """``BasicSweeper`` whose launcher and batch check (Hydra's ``validate_batch_is_legal``)
-    compose once per group choice."""
-
-    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction,
-              config: DictConfig) -> None:
-        super().setup(hydra_context=sweep_context(hydra_context), task_function=task_function,
-                      config=config)
+class InitregSweeper(_sweeper.CachingSweepSetup, BasicSweeper):
+    """``BasicSweeper`` whose launcher and batch check compose once per group choice."""
