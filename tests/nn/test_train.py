@@ -25,6 +25,31 @@ def test_training_lowers_the_cost_and_records_history_every_log_every():
     assert hist.costs[-1] < hist.costs[0]
 
 
+@pytest.mark.parametrize("engine", ["compiled", "numpy"])
+@pytest.mark.parametrize("keep_prob", [1.0, 0.8])
+def test_log_at_adds_log_points_and_leaves_the_training_as_it_was(engine, keep_prob):
+    """``log_at``'s iterations are log points too (out-of-range ones ignored); the compiled
+    engine then runs the steps between log points at once, and the parameters come out bit for
+    bit as with a log point at every iteration."""
+    X, Y = _data()
+    params, calls = {}, {}
+    for name, kwargs in (("listed", {"log_every": 100, "log_at": [150, 7, 40, 40, 301, -1]}),
+                         ("every step", {"log_every": 1})):
+        net = Network([2, 8, 4, 1], seed=1, keep_prob=keep_prob)
+        seen = calls[name] = []
+        hist = train(net, X, Y, learning_rate=0.3, num_iterations=301, engine=engine,
+                     rng=np.random.default_rng(5) if keep_prob < 1 else None,
+                     callback=lambda i, c, m, seen=seen: seen.append((i, c)), **kwargs)
+        params[name] = {k: v.copy() for k, v in net.params.items()}
+        assert hist.iterations == [i for i, _ in seen]
+        assert hist.engine == engine
+    assert [i for i, _ in calls["listed"]] == [0, 7, 40, 100, 150, 200, 300]
+    every = dict(calls["every step"])
+    assert all(c == every[i] for i, c in calls["listed"])
+    for k, p in params["every step"].items():
+        np.testing.assert_array_equal(params["listed"][k], p)
+
+
 def test_course_mask_rng_gives_the_same_masks_every_iteration_and_default_fresh_ones():
     course = mask_rng("course", 3)
     assert course(0).random(5).tolist() == course(7).random(5).tolist()

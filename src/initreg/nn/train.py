@@ -33,9 +33,10 @@ paid per log interval. A step whose ``dropping`` is False (no layer drops units)
 forwards its model's.
 """
 
+import bisect
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,8 +56,8 @@ class DivergenceError(RuntimeError):
 
 @dataclass
 class History:
-    """Costs recorded every ``log_every`` iterations (and at the last one), and what a caller
-    measured along the way.
+    """Costs recorded at ``train``'s log points (every ``log_every`` iterations, those of
+    ``log_at``, the last), and what a caller measured along the way.
 
     iterations, costs: the log points and the cost at each; seconds: the wall time of ``train``.
     layer_stats: per-layer statistics (``initreg.nn.stats.layer_stats``) at the first and last
@@ -139,6 +140,12 @@ class DivergenceGuard:
                                                f"{cost / self.lowest:.3g} x {lowest}")
 
 
+def _next_listed(sorted_points: list[int], i: int, default: int) -> int:
+    """The first of ``sorted_points`` after ``i``, else ``default``."""
+    at = bisect.bisect_right(sorted_points, i)
+    return sorted_points[at] if at < len(sorted_points) else default
+
+
 def _check_params(i: int, cost: float, params) -> None:
     for name, p in params.items():
         if not np.isfinite(p).all():
@@ -176,6 +183,7 @@ def train(
     num_iterations: int,
     rng: MaskRng | None = None,
     log_every: int = 100,
+    log_at: Iterable[int] = (),
     callback: Callback | None = None,
     divergence_factor: float | None = None,
     engine: str | None = None,
@@ -184,15 +192,15 @@ def train(
 
     X: (n_x, m); Y: (1, m). ``rng`` draws dropout masks: a Generator/RandomState that advances
     (fresh masks every iteration) or a callable ``iteration -> rng`` (the course's fixed masks);
-    None trains without dropout. Every ``log_every`` iterations, and at the last, the cost is
-    recorded, the parameters are checked for non-finite values, and ``callback(iteration, cost,
-    model)`` is called. The cost is checked by a ``DivergenceGuard`` at every log point and,
-    between them, every ``GUARD_EVERY`` iterations (every iteration for a model without a
-    ``step_fn``): a non-finite cost, or with ``divergence_factor`` a cost above that x its
-    initial value, one that stays above ``COLLAPSE_FACTOR`` x its lowest value for
-    ``COLLAPSE_WINDOW`` iterations, or one that stops changing above ``STUCK_FACTOR`` x its
-    lowest value, raises ``DivergenceError`` (see ``DivergenceGuard``). None: only non-finite
-    values stop the run.
+    None trains without dropout. Every ``log_every`` iterations, at the iterations of ``log_at``
+    and at the last (the log points), the cost is recorded, the parameters are checked for
+    non-finite values, and ``callback(iteration, cost, model)`` is called. The cost is checked
+    by a ``DivergenceGuard`` at every log point and, between them, every ``GUARD_EVERY``
+    iterations (every iteration for a model without a ``step_fn``): a non-finite cost, or with
+    ``divergence_factor`` a cost above that x its initial value, one that stays above
+    ``COLLAPSE_FACTOR`` x its lowest value for ``COLLAPSE_WINDOW`` iterations, or one that stops
+    changing above ``STUCK_FACTOR`` x its lowest value, raises ``DivergenceError`` (see
+    ``DivergenceGuard``). None: only non-finite values stop the run.
 
     A model with a ``step_fn`` (the step protocol in this module's docstring; a ``Network``)
     trains through its step, which skips the cost on the other iterations; any other model
@@ -226,11 +234,13 @@ def train(
     # nor from the course's per-iteration generators)
     many = getattr(step, "descend", None) if rng is None or isinstance(rng, np.random.Generator) \
         else None
+    listed = {int(k) for k in log_at if 0 <= k < num_iterations}
+    extra = sorted(listed)
     i = 0
     while i < num_iterations:
-        log_now = i % log_every == 0 or i == last
+        log_now = i % log_every == 0 or i == last or i in listed
         if many is not None and not log_now:  # every step up to the next log point at once
-            stop = min(last, (i // log_every + 1) * log_every)
+            stop = min(last, (i // log_every + 1) * log_every, _next_listed(extra, i, last))
             _descend(many, step, rng, guard, params, i, stop, learning_rate)
             i = stop
             continue
