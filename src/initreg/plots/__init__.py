@@ -8,7 +8,8 @@ so these functions are safe in worker processes and threads. Arrays are features
 
 Its parts, by figure family: ``canvas`` (size, resolution, colours; the PNG writers:
 ``save_png`` for a figure made for one use, ``save_kept_png`` for a run's cost curve, decision
-boundary and layer statistics, drawn on figures each thread keeps between jobs), ``curves``
+boundary and layer statistics, drawn on figures each thread keeps between jobs), ``agg`` (the kept
+figures' Agg canvas, whose renderer keeps the texts and glyphs it drew), ``curves``
 (cost curves), ``boundary`` (the decision boundary), ``heatmaps`` (a sweep's accuracy grid),
 ``bias_variance`` (the runs over the diagnosis regions) and ``studies`` (per-layer statistics,
 depth, learning curve, fraud). Everything public is importable from ``initreg.plots``.

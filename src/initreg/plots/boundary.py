@@ -5,11 +5,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from initreg.plots.agg import attach_canvas
 from initreg.plots.canvas import (
     DPI,
     FIGSIZE,
@@ -84,7 +84,7 @@ def _boundary_figure(
 def _boundary_template() -> Figure:
     """A decision boundary's axes without regions or points: labels and the legend."""
     fig = Figure(figsize=FIGSIZE, dpi=DPI)
-    FigureCanvasAgg(fig)
+    attach_canvas(fig)  # redrawn for every job: a renderer that keeps its texts
     ax = fig.add_subplot()
     handles = [
         Line2D(

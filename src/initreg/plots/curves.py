@@ -5,9 +5,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from initreg.plots.agg import attach_canvas
 from initreg.plots.canvas import (
     DPI,
     FIGSIZE,
@@ -92,7 +92,7 @@ def _cost_figure(curves: Mapping[str, tuple], title: str = "",
 def _run_cost_template() -> Figure:
     """A run's cost figure without its curve: against the iteration and against its log."""
     fig = Figure(figsize=(FIGSIZE[0] * 1.7, FIGSIZE[1]), dpi=DPI)
-    FigureCanvasAgg(fig)
+    attach_canvas(fig)  # redrawn for every job: a renderer that keeps its texts
     for ax, log_x in zip(fig.subplots(1, 2), (False, True), strict=True):
         ax.plot([], [], linewidth=1.6)
         _cost_frame(ax, log_x)

@@ -10,6 +10,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from initreg.plots.agg import attach_canvas
 from initreg.plots.canvas import (
     DPI,
     POINT_COLORS,
@@ -45,7 +46,7 @@ def _layer_template() -> Figure:
     """A run's per-layer statistics without their values: one log-y panel per entry of
     ``LAYER_PANELS``, a line for the start (solid, circles) and the end (dashed, squares)."""
     fig = Figure(figsize=(10.0, 4.0), dpi=DPI)
-    FigureCanvasAgg(fig)
+    attach_canvas(fig)  # redrawn for every job: a renderer that keeps its texts
     for ax, (_, ylabel) in zip(fig.subplots(1, 2), LAYER_PANELS, strict=True):
         for style in ("o-", "s--"):
             ax.plot([], [], style, linewidth=1.4, markersize=4)

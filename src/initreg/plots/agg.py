@@ -1,0 +1,129 @@
+"""An Agg canvas whose renderer keeps the texts it has laid out and the glyphs it has drawn.
+
+matplotlib's Agg renderer lays out every text and rasterises every glyph anew at each draw. A
+sweep worker draws a run's three figures on kept figures (``canvas.kept_figure``) once per job,
+and their tick labels, axis labels and legends mostly repeat from job to job: laying them out
+and rasterising them was about a third of a run's figure time. ``CachingRendererAgg`` keeps
+
+- each text's glyphs and their offsets, by font, size, resolution, text, font features and
+  language (what FreeType's layout depends on), and
+- each glyph's coverage bitmap, by font, size, resolution, glyph, rotation and the sub-pixel
+  part of its position (FreeType positions glyphs in 1/64 pixel: a whole-pixel shift moves the
+  bitmap without changing it),
+
+so the pixels are matplotlib's own, byte for byte (tests/test_plots.py compares them). It
+reaches into matplotlib's private glyph API (``FT2Font._layout``, ``_set_transform``,
+``_render_glyph``, as matplotlib 3.11's ``RendererAgg.draw_text`` uses them); where they or
+``RendererAgg._draw_text_glyphs_and_boxes`` are missing, and for mathtext, it draws as
+``RendererAgg`` does. Each cache holds at most
+``MAX_ENTRIES`` entries and starts over when full.
+"""
+
+import math
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
+from matplotlib.figure import Figure
+from matplotlib.ft2font import FT2Font
+
+try:
+    from matplotlib.ft2font import RenderMode
+except ImportError:  # an older matplotlib: no glyph API
+    RenderMode = None
+
+GLYPH_API = (RenderMode is not None
+             and hasattr(RendererAgg, "_draw_text_glyphs_and_boxes")
+             and all(hasattr(FT2Font, name) for name in ("_layout", "_set_transform",
+                                                        "_render_glyph")))
+MAX_ENTRIES = 20_000  # per cache: a few MiB at most (a glyph's bitmap is ~100-300 bytes)
+
+
+class CachingRendererAgg(RendererAgg):
+    """``RendererAgg`` keeping laid-out texts and rasterised glyphs between draws."""
+
+    def __init__(self, width, height, dpi):
+        super().__init__(width, height, dpi)
+        self.layouts: dict[tuple, list] = {}
+        self.glyphs: dict[tuple, tuple] = {}
+        self.cached = GLYPH_API  # False: draw every text as RendererAgg does
+
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        # docstring inherited
+        if ismath or not self.cached:
+            return super().draw_text(gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+        flags = get_hinting_flag()
+        size = prop.get_size_in_points()
+        features = mtext.get_fontfeatures() if mtext is not None else None
+        language = mtext.get_language() if mtext is not None else None
+        font = self._prepare_font(prop)  # the font (and fallbacks) prop names under today's rc
+        key = (font, size, self.dpi, s, features and tuple(features), language, flags)
+        items = self.layouts.get(key)
+        if items is None:
+            items = [(item.ft_object, item.glyph_index, item.x, item.y) for item in
+                     font._layout(s, flags=flags, features=features, language=language)]
+            _put(self.layouts, key, items)
+        self._draw_glyphs(gc, x, y, angle, size, flags, items)
+
+    def _draw_glyphs(self, gc, x, y, angle, size, flags, items):
+        """Draw glyphs ``(font, glyph index, dx, dy)`` of a text at ``x, y`` (y downwards; dx,
+        dy upwards, in pixels), as ``RendererAgg._draw_text_glyphs_and_boxes`` does without
+        slant or stretch."""
+        cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+        matrix = (0x10000 * np.array([[cos, -sin], [sin, cos]])).round().astype(int)
+        rotation = tuple(matrix.ravel().tolist())
+        antialiased = gc.get_antialiased()
+        for font, glyph_index, dx, dy in items:
+            # where FreeType puts the glyph's origin, in 1/64 pixel (its y upwards)
+            x64 = round(0x40 * (x + dx * cos - dy * sin))
+            y64 = round(0x40 * (self.height - y + dx * sin + dy * cos))
+            key = (font, size, self.dpi, glyph_index, rotation, x64 & 63, y64 & 63, flags,
+                   antialiased)
+            glyph = self.glyphs.get(key)
+            if glyph is None:
+                glyph = _put(self.glyphs, key, _rasterise(
+                    font, size, self.dpi, glyph_index, matrix, (x64 & 63, y64 & 63), flags,
+                    antialiased))
+            bitmap, left, top = glyph
+            # draw_text_image's y is downwards and the bitmap's bottom side
+            self._renderer.draw_text_image(
+                bitmap, left + (x64 >> 6), int(self.height) - (top + (y64 >> 6)) + len(bitmap),
+                0, gc)
+
+
+def _rasterise(font, size, dpi, glyph_index, matrix, offset, flags, antialiased):
+    """The glyph's coverage bitmap (a copy) with its left and top pixel for an origin at
+    ``offset`` (1/64 pixel, within the first pixel)."""
+    font.set_size(size, dpi)
+    font._set_transform(matrix, list(offset))
+    rendered = font._render_glyph(glyph_index, flags,
+                                  RenderMode.NORMAL if antialiased else RenderMode.MONO)
+    bitmap = np.array(rendered.buffer)  # FreeType's buffer is reused by the next glyph
+    if not antialiased:
+        bitmap *= 0xff
+    return bitmap, rendered.left, rendered.top
+
+
+def _put(cache: dict, key, value):
+    if len(cache) >= MAX_ENTRIES:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
+class CachingCanvasAgg(FigureCanvasAgg):
+    """``FigureCanvasAgg`` drawing with a :class:`CachingRendererAgg`."""
+
+    def get_renderer(self):
+        # docstring inherited; FigureCanvasAgg's, with the caching renderer
+        w, h = self.get_width_height(physical=True)
+        key = w, h, self.figure.dpi
+        if self._lastKey != key:
+            self.renderer = CachingRendererAgg(w, h, self.figure.dpi)
+            self._lastKey = key
+        return self.renderer
+
+
+def attach_canvas(fig: Figure) -> Figure:
+    """Give ``fig`` a :class:`CachingCanvasAgg`; return it."""
+    CachingCanvasAgg(fig)
+    return fig
