@@ -72,12 +72,13 @@ def test_texts_are_drawn_as_matplotlib_draws_them_from_caches_that_are_used():
 
 
 def test_a_full_cache_starts_over_and_draws_the_same(monkeypatch):
-    monkeypatch.setattr(agg, "MAX_ENTRIES", 5)
+    monkeypatch.setattr(agg, "MAX_GLYPHS", 5)
+    monkeypatch.setattr(agg, "MAX_LAYOUTS", 3)
     fig = agg.attach_canvas(_texts_figure())
     for _ in range(2):
         fig.canvas.draw()
         renderer = fig.canvas.get_renderer()
-        assert 0 < len(renderer.glyphs) <= 5 and 0 < len(renderer.layouts) <= 5
+        assert 0 < len(renderer.glyphs) <= 5 and 0 < len(renderer.layouts) <= 3
         assert bytes(fig.canvas.buffer_rgba()) == _plain_pixels(_texts_figure())
 
 

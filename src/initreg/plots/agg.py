@@ -11,12 +11,14 @@ and rasterising them was about a third of a run's figure time. ``CachingRenderer
   part of its position (FreeType positions glyphs in 1/64 pixel: a whole-pixel shift moves the
   bitmap without changing it),
 
-so the pixels are matplotlib's own, byte for byte (tests/test_plots.py compares them). It
+so the pixels are matplotlib's own, byte for byte (tests/test_plots_agg.py compares them). It
 reaches into matplotlib's private glyph API (``FT2Font._layout``, ``_set_transform``,
 ``_render_glyph``, as matplotlib 3.11's ``RendererAgg.draw_text`` uses them); where they or
 ``RendererAgg._draw_text_glyphs_and_boxes`` are missing, and for mathtext, it draws as
-``RendererAgg`` does. Each cache holds at most
-``MAX_ENTRIES`` entries and starts over when full.
+``RendererAgg`` does. Each cache starts over when full (``MAX_LAYOUTS``, ``MAX_GLYPHS``
+entries). A glyph so far off the canvas that FreeType cannot rasterise it where it is (some
+10^7 pixels), which makes ``RendererAgg`` raise, is rasterised here at its sub-pixel phase and
+falls outside the image: nothing of it is drawn.
 """
 
 import math
@@ -35,7 +37,11 @@ GLYPH_API = (RenderMode is not None
              and hasattr(RendererAgg, "_draw_text_glyphs_and_boxes")
              and all(hasattr(FT2Font, name) for name in ("_layout", "_set_transform",
                                                         "_render_glyph")))
-MAX_ENTRIES = 20_000  # per cache: a few MiB at most (a glyph's bitmap is ~100-300 bytes)
+# Measured full (tracemalloc): ~7 MiB of glyphs (a bitmap of ~100-300 bytes and its key);
+# ~4 KiB per 40-character text laid out, ~8 MiB. A run's figures add about 10 glyphs and 1-2
+# texts per job.
+MAX_GLYPHS = 20_000
+MAX_LAYOUTS = 2_000
 
 
 class CachingRendererAgg(RendererAgg):
@@ -61,7 +67,7 @@ class CachingRendererAgg(RendererAgg):
         if items is None:
             items = [(item.ft_object, item.glyph_index, item.x, item.y) for item in
                      font._layout(s, flags=flags, features=features, language=language)]
-            _put(self.layouts, key, items)
+            _put(self.layouts, MAX_LAYOUTS, key, items)
         self._draw_glyphs(gc, x, y, angle, size, flags, items)
 
     def _draw_glyphs(self, gc, x, y, angle, size, flags, items):
@@ -80,7 +86,7 @@ class CachingRendererAgg(RendererAgg):
                    antialiased)
             glyph = self.glyphs.get(key)
             if glyph is None:
-                glyph = _put(self.glyphs, key, _rasterise(
+                glyph = _put(self.glyphs, MAX_GLYPHS, key, _rasterise(
                     font, size, self.dpi, glyph_index, matrix, (x64 & 63, y64 & 63), flags,
                     antialiased))
             bitmap, left, top = glyph
@@ -103,8 +109,8 @@ def _rasterise(font, size, dpi, glyph_index, matrix, offset, flags, antialiased)
     return bitmap, rendered.left, rendered.top
 
 
-def _put(cache: dict, key, value):
-    if len(cache) >= MAX_ENTRIES:
+def _put(cache: dict, most: int, key, value):
+    if len(cache) >= most:
         cache.clear()
     cache[key] = value
     return value
