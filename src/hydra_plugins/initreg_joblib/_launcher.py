@@ -39,7 +39,9 @@ def execute_job(idx, overrides, hydra_context, config, task_function,
     """Hydra's ``_core.execute_job``, given this worker's plugin registry if it has one."""
     plugins = Singleton._instances.get(Plugins)
     if plugins is not None:  # a later job: the registry of the scan this worker's first made
-        singleton_state["instances"][Plugins] = plugins  # this job's own copy of the state
+        # the state as this process unpickled it (shared by the jobs of one joblib batch, and
+        # with n_jobs=1 the submitting process's own, where Hydra's set_state puts it as well)
+        singleton_state["instances"][Plugins] = plugins
     return _core.execute_job(idx, overrides, hydra_context, config, task_function,
                              singleton_state)
 
