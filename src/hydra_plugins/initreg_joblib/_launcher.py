@@ -20,9 +20,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.plugins import Plugins
 from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, configure_log, filter_overrides, setup_globals
-from hydra_plugins.hydra_joblib_launcher import _core
 from hydra_plugins.hydra_joblib_launcher.config import JobLibLauncherConf
-from joblib import Parallel, delayed
 
 
 @dataclass
@@ -37,6 +35,8 @@ ConfigStore.instance().store(group="hydra/launcher", name="initreg_joblib",
 def execute_job(idx, overrides, hydra_context, config, task_function,
                 singleton_state) -> JobReturn:
     """Hydra's ``_core.execute_job``, given this worker's plugin registry if it has one."""
+    from hydra_plugins.hydra_joblib_launcher import _core
+
     plugins = Singleton._instances.get(Plugins)
     if plugins is not None:  # a later job: the registry of the scan this worker's first made
         # the state as this process unpickled it (shared by the jobs of one joblib batch, and
@@ -49,7 +49,11 @@ def execute_job(idx, overrides, hydra_context, config, task_function,
 def launch(launcher, job_overrides: Sequence[Sequence[str]],
            initial_job_idx: int) -> Sequence[JobReturn]:
     """Hydra's ``_core.launch``, each job run by :func:`execute_job`; its log lines, under its
-    logger's name, as Hydra writes them."""
+    logger's name, as Hydra writes them. Imported here, as Hydra's launcher imports ``_core``:
+    a single run, which Hydra's plugin scan makes import this module, does not need them."""
+    from hydra_plugins.hydra_joblib_launcher import _core
+    from joblib import Parallel, delayed
+
     setup_globals()
     assert launcher.config is not None and launcher.task_function is not None
     assert launcher.hydra_context is not None
