@@ -3,6 +3,7 @@
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -65,10 +66,33 @@ def test_texts_are_drawn_as_matplotlib_draws_them_from_caches_that_are_used():
         _shift(fig, shift).canvas.draw()
         assert fig.canvas.get_renderer() is renderer
         assert bytes(fig.canvas.buffer_rgba()) == _plain_pixels(_shift(_texts_figure(), shift))
-    sizes = (len(renderer.layouts), len(renderer.glyphs))
+    sizes = (len(renderer.heights), len(renderer.layouts), len(renderer.glyphs))
     assert min(sizes) > 0
     fig.canvas.draw()
-    assert (len(renderer.layouts), len(renderer.glyphs)) == sizes  # all drawn from the caches
+    assert (len(renderer.heights), len(renderer.layouts), len(renderer.glyphs)) == sizes
+    # all from the caches
+
+
+@pytest.mark.filterwarnings("ignore:Glyph .* missing from font")  # STIX has no x₁
+def test_a_font_the_rc_chooses_between_draws_is_measured_and_drawn_anew():
+    cached, plain = agg.attach_canvas(_texts_figure()), FigureCanvasAgg(_texts_figure()).figure
+    for fig in (cached, plain):  # the default sans-serif (DejaVu Sans), then another font
+        fig.canvas.draw()
+    with rc_context({"font.sans-serif": ["STIXGeneral"]}):
+        for fig in (cached, plain):
+            fig.canvas.draw()
+    assert bytes(cached.canvas.buffer_rgba()) == bytes(plain.canvas.buffer_rgba())
+
+
+@pytest.mark.parametrize("dpi", [200, 77.7])
+def test_a_figure_saved_at_another_resolution_is_drawn_as_matplotlib_draws_it(tmp_path, dpi):
+    fig = agg.attach_canvas(_texts_figure())
+    fig.canvas.draw()  # caches filled at 110 dpi
+    fig.savefig(tmp_path / "cached.png", dpi=dpi)
+    plain = _texts_figure()
+    FigureCanvasAgg(plain)
+    plain.savefig(tmp_path / "plain.png", dpi=dpi)
+    assert (tmp_path / "cached.png").read_bytes() == (tmp_path / "plain.png").read_bytes()
 
 
 def test_a_full_cache_starts_over_and_draws_the_same(monkeypatch):

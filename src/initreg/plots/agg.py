@@ -1,13 +1,17 @@
-"""An Agg canvas whose renderer keeps the texts it has laid out and the glyphs it has drawn.
+"""An Agg canvas whose renderer keeps the font metrics, texts and glyphs it has drawn with.
 
 matplotlib's Agg renderer lays out every text and rasterises every glyph anew at each draw. A
 sweep worker draws a run's three figures on kept figures (``canvas.kept_figure``) once per job,
 and their tick labels, axis labels and legends mostly repeat from job to job: laying them out
 and rasterising them was about a third of a run's figure time. ``CachingRendererAgg`` keeps
 
-- each text's glyphs and their offsets, by font, size, resolution, text, font features and
-  language (what FreeType's layout depends on), and
-- each glyph's coverage bitmap, by font, size, resolution, glyph, rotation and the sub-pixel
+- each font's ascent, descent and line gap, by its files and size, which
+  matplotlib's ``Text`` reads from the font's tables for every text it lays out or measures
+  (matplotlib 3.11 first asks the renderer, through ``_get_font_height_metrics``, as its PDF
+  and PostScript renderers answer),
+- each text's glyphs and their offsets, by font, size, text, font features and language (what
+  FreeType's layout depends on), and
+- each glyph's coverage bitmap, by font, size, glyph, rotation and the sub-pixel
   part of its position (FreeType positions glyphs in 1/64 pixel: a whole-pixel shift moves the
   bitmap without changing it),
 
@@ -26,6 +30,7 @@ import math
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
 from matplotlib.figure import Figure
+from matplotlib.font_manager import fontManager, get_font
 from matplotlib.ft2font import FT2Font
 
 try:
@@ -45,13 +50,32 @@ MAX_LAYOUTS = 2_000
 
 
 class CachingRendererAgg(RendererAgg):
-    """``RendererAgg`` keeping laid-out texts and rasterised glyphs between draws."""
+    """``RendererAgg`` keeping font metrics, laid-out texts and rasterised glyphs between draws.
+
+    A renderer draws at one resolution (the canvas makes a new one for another, as for
+    ``savefig(dpi=...)``), so its caches' keys leave it out."""
 
     def __init__(self, width, height, dpi):
         super().__init__(width, height, dpi)
+        self.heights: dict[tuple, tuple] = {}
         self.layouts: dict[tuple, list] = {}
         self.glyphs: dict[tuple, tuple] = {}
         self.cached = GLYPH_API  # False: draw every text as RendererAgg does
+
+    def _get_font_height_metrics(self, prop):
+        """The ascent, descent and line gap (pixels) ``Text._get_layout`` reads from the tables
+        of the font ``prop`` names, as it reads them; (None, None, None) (``Text`` reads them
+        itself) when not ``cached``."""
+        if not self.cached:
+            return None, None, None
+        paths = fontManager._find_fonts_by_props(prop)  # as Text finds them, under today's rc
+        size = prop.get_size_in_points()
+        key = (tuple(paths), size)
+        metrics = self.heights.get(key)
+        if metrics is None:
+            metrics = _put(self.heights, MAX_LAYOUTS, key, _height_metrics(
+                get_font(paths), size, self.dpi))
+        return metrics
 
     def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
         # docstring inherited
@@ -62,7 +86,7 @@ class CachingRendererAgg(RendererAgg):
         features = mtext.get_fontfeatures() if mtext is not None else None
         language = mtext.get_language() if mtext is not None else None
         font = self._prepare_font(prop)  # the font (and fallbacks) prop names under today's rc
-        key = (font, size, self.dpi, s, features and tuple(features), language, flags)
+        key = (font, size, s, features and tuple(features), language, flags)
         items = self.layouts.get(key)
         if items is None:
             items = [(item.ft_object, item.glyph_index, item.x, item.y) for item in
@@ -82,8 +106,7 @@ class CachingRendererAgg(RendererAgg):
             # where FreeType puts the glyph's origin, in 1/64 pixel (its y upwards)
             x64 = round(0x40 * (x + dx * cos - dy * sin))
             y64 = round(0x40 * (self.height - y + dx * sin + dy * cos))
-            key = (font, size, self.dpi, glyph_index, rotation, x64 & 63, y64 & 63, flags,
-                   antialiased)
+            key = (font, size, glyph_index, rotation, x64 & 63, y64 & 63, flags, antialiased)
             glyph = self.glyphs.get(key)
             if glyph is None:
                 glyph = _put(self.glyphs, MAX_GLYPHS, key, _rasterise(
@@ -94,6 +117,20 @@ class CachingRendererAgg(RendererAgg):
             self._renderer.draw_text_image(
                 bitmap, left + (x64 >> 6), int(self.height) - (top + (y64 >> 6)) + len(bitmap),
                 0, gc)
+
+
+def _height_metrics(font, size, dpi) -> tuple:
+    """Ascent, descent and line gap of ``font`` at ``size`` points and ``dpi``, from its OS/2
+    table, else its hhea table (None, None, None without either), as ``Text._get_layout``
+    computes them."""
+    for table_name, gap, ascent, descent in (
+            ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
+            ("hhea", "lineGap", "ascent", "descent")):
+        table = font.get_sfnt_table(table_name)
+        if table is not None:
+            scale = 1 / font.get_sfnt_table("head")["unitsPerEm"] * size * dpi / 72
+            return table[ascent] * scale, -table[descent] * scale, table[gap] * scale
+    return None, None, None
 
 
 def _rasterise(font, size, dpi, glyph_index, matrix, offset, flags, antialiased):
