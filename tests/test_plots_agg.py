@@ -130,3 +130,14 @@ def test_a_run_figure_is_drawn_as_matplotlib_draws_it(tmp_path, name):
     with ThreadPoolExecutor(1) as pool:
         cached, plain = pool.submit(draw).result()
     assert cached == plain
+
+
+def test_without_the_glyph_api_it_draws_as_renderer_agg():
+    """The path an older or newer matplotlib without the private glyph API takes (``cached``
+    False): RendererAgg's own drawing and font metrics."""
+    fig = agg.attach_canvas(_texts_figure())
+    renderer = fig.canvas.get_renderer()
+    renderer.cached = False
+    fig.canvas.draw()
+    assert bytes(fig.canvas.buffer_rgba()) == _plain_pixels(_texts_figure())
+    assert not (renderer.heights or renderer.layouts or renderer.glyphs)
